@@ -1,0 +1,5 @@
+package migrations
+
+// ApplyFS lets the external tests apply migrations other than the embedded
+// ones, such as a broken file.
+var ApplyFS = apply
