@@ -1,0 +1,230 @@
+package localrest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// exposedSchema is the only schema served, as on a default Supabase project.
+const exposedSchema = "public"
+
+// catalog is what the server knows of the database: the only source of
+// identifiers that ever reach SQL.
+type catalog struct {
+	tables    map[string]*table
+	functions map[string][]*function // overloads by name
+}
+
+// table is a table or view of the exposed schema.
+type table struct {
+	name    string
+	columns []column
+	byName  map[string]*column
+	pk      []string
+}
+
+// column is one column and the type its values are cast to. The type is
+// format_type without the modifier, so a cast never silently truncates
+// (varchar(10) casts to varchar and lets the table's own type check length).
+type column struct {
+	name    string
+	sqlType string
+}
+
+// returnKind says how a function's result becomes JSON.
+type returnKind int
+
+const (
+	returnsScalar    returnKind = iota // the JSON value itself
+	returnsComposite                   // an object per row
+	returnsVoid                        // 204, no body
+)
+
+// function is one callable overload of the exposed schema.
+type function struct {
+	name   string
+	params []param
+	setOf  bool
+	kind   returnKind
+}
+
+// param is one input parameter; unnamed ones can only be filled by the
+// single-unnamed-json convention PostgREST has for POST.
+type param struct {
+	name     string
+	sqlType  string
+	required bool
+	variadic bool
+}
+
+func (f *function) signature() string {
+	parts := make([]string, len(f.params))
+	for i, p := range f.params {
+		parts[i] = p.name + " => " + p.sqlType
+	}
+	return exposedSchema + "." + f.name + "(" + strings.Join(parts, ", ") + ")"
+}
+
+const columnsQuery = `
+SELECT c.relname::text,
+       a.attname::text,
+       format_type(a.atttypid, NULL),
+       coalesce(a.attnum = ANY (pk.indkey::int2[]), false)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_index pk ON pk.indrelid = c.oid AND pk.indisprimary
+WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'v', 'm', 'f', 'p')
+ORDER BY c.relname, a.attnum`
+
+// functionsQuery reads every plain function with its arguments; modes are
+// read as text because "char"[] has no convenient client type.
+const functionsQuery = `
+SELECT p.proname::text,
+       p.proretset,
+       CASE WHEN p.prorettype = 'pg_catalog.void'::regtype THEN 'v'
+            WHEN p.prorettype = 'pg_catalog.record'::regtype THEN 'r'
+            WHEN t.typtype = 'c' THEN 'c'
+            WHEN t.typtype = 'p' THEN 'p'
+            ELSE 's' END,
+       p.pronargdefaults::int,
+       coalesce(p.proargnames, '{}')::text[],
+       coalesce(p.proargmodes::text[], '{}'),
+       array(SELECT format_type(a.t, NULL)
+             FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY a(t, n)
+             ORDER BY a.n)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_type t ON t.oid = p.prorettype
+WHERE p.pronamespace = $1::regnamespace AND p.prokind = 'f'
+ORDER BY p.proname, p.oid`
+
+// loadCatalog reads the exposed schema from the live database.
+func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
+	cat := &catalog{tables: map[string]*table{}, functions: map[string][]*function{}}
+
+	rows, err := pool.Query(ctx, columnsQuery, exposedSchema)
+	if err != nil {
+		return nil, fmt.Errorf("localrest: read columns: %w", err)
+	}
+	for rows.Next() {
+		var tname, cname, ctype string
+		var isPK bool
+		if err := rows.Scan(&tname, &cname, &ctype, &isPK); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("localrest: read columns: %w", err)
+		}
+		t := cat.tables[tname]
+		if t == nil {
+			t = &table{name: tname, byName: map[string]*column{}}
+			cat.tables[tname] = t
+		}
+		t.columns = append(t.columns, column{name: cname, sqlType: ctype})
+		if isPK {
+			t.pk = append(t.pk, cname)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("localrest: read columns: %w", err)
+	}
+	for _, t := range cat.tables {
+		for i := range t.columns {
+			t.byName[t.columns[i].name] = &t.columns[i]
+		}
+	}
+
+	rows, err = pool.Query(ctx, functionsQuery, exposedSchema)
+	if err != nil {
+		return nil, fmt.Errorf("localrest: read functions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, ret string
+		var setOf bool
+		var nDefaults int
+		var names, modes, types []string
+		if err := rows.Scan(&name, &setOf, &ret, &nDefaults, &names, &modes, &types); err != nil {
+			return nil, fmt.Errorf("localrest: read functions: %w", err)
+		}
+		if f, ok := newFunction(name, setOf, ret, nDefaults, names, modes, types); ok {
+			cat.functions[name] = append(cat.functions[name], f)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("localrest: read functions: %w", err)
+	}
+	return cat, nil
+}
+
+// newFunction keeps the functions the server can call with named, typed
+// arguments; polymorphic and pseudo-typed ones have no type to cast to.
+func newFunction(name string, setOf bool, ret string, nDefaults int, names, modes, types []string) (*function, bool) {
+	f := &function{name: name, setOf: setOf}
+	hasOut := false
+	for i, typ := range types {
+		mode := "i"
+		if i < len(modes) {
+			mode = modes[i]
+		}
+		if mode == "o" || mode == "t" || mode == "b" {
+			hasOut = true
+		}
+		if mode == "o" || mode == "t" {
+			continue
+		}
+		if isPseudoType(typ) {
+			return nil, false
+		}
+		p := param{sqlType: typ, variadic: mode == "v"}
+		if i < len(names) {
+			p.name = names[i]
+		}
+		f.params = append(f.params, p)
+	}
+	for i := range f.params {
+		f.params[i].required = i < len(f.params)-nDefaults
+	}
+	switch ret {
+	case "v":
+		f.kind = returnsVoid
+	case "c":
+		f.kind = returnsComposite
+	case "r":
+		if !hasOut {
+			return nil, false // needs a column definition list the caller cannot give
+		}
+		f.kind = returnsComposite
+	case "p":
+		return nil, false
+	default:
+		f.kind = returnsScalar
+	}
+	return f, true
+}
+
+func isPseudoType(typ string) bool {
+	return strings.HasPrefix(typ, "any") || slices.Contains(
+		[]string{"internal", "cstring", "record", "trigger", "event_trigger", "language_handler", "void"}, typ)
+}
+
+// tableNames lists the catalogue's tables, for "perhaps you meant" hints.
+func (c *catalog) tableNames() []string {
+	names := make([]string, 0, len(c.tables))
+	for n := range c.tables {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (c *catalog) functionNames() []string {
+	names := make([]string, 0, len(c.functions))
+	for n := range c.functions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,75 @@
+package localrest
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// read serves GET and HEAD on a table: one statement returns the optional
+// total, the number of rows on the page and the JSON body, so the response
+// is consistent with itself.
+func (s *Server) read(ctx context.Context, req *tableRequest) (*response, error) {
+	t, q := req.table, req.query
+	b := &sqlBuilder{}
+	rel := qualified(t)
+	cols, err := selectList(t, rel, q.selectItems)
+	if err != nil {
+		return nil, err
+	}
+	where, err := b.where(t, q)
+	if err != nil {
+		return nil, err
+	}
+	order, err := orderBy(t, q.order)
+	if err != nil {
+		return nil, err
+	}
+	page := "SELECT " + cols + " FROM " + rel + where + order
+	if q.limit != nil {
+		page += " LIMIT " + b.bind(*q.limit)
+	}
+	if q.offset > 0 {
+		page += " OFFSET " + b.bind(q.offset)
+	}
+	total := "NULL::bigint"
+	if req.prefs.count {
+		total = "(SELECT pg_catalog.count(*) FROM " + rel + where + ")"
+	}
+	sql := "SELECT " + total + ", pg_catalog.count(*), " + jsonBody(req.singular) + " FROM (" + page + ") _t"
+
+	var (
+		count *int64
+		rows  int64
+		body  string
+	)
+	err = s.inTx(ctx, true, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, sql, b.args...).Scan(&count, &rows, &body); err != nil {
+			return err
+		}
+		if req.singular && rows != 1 {
+			return errSingular(rows)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	upper := q.offset + rows - 1
+	status := rangeStatus(q.offset, upper, count)
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		return nil, errOutOfRange(q.offset, *count)
+	}
+	return &response{
+		status: status,
+		headers: map[string]string{
+			"Content-Type":       contentType(req.singular),
+			"Content-Range":      contentRange(q.offset, upper, count),
+			"Preference-Applied": req.prefs.applied(false),
+			"Content-Profile":    profileHeader(req.profile),
+		},
+		body: []byte(body),
+	}, nil
+}

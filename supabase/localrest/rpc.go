@@ -1,0 +1,239 @@
+package localrest
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// serveRPC serves POST /rpc/<fn> with a JSON object of named arguments.
+func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, name string, named bool) (*response, error) {
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodGet, http.MethodHead:
+		return nil, errNotImplemented("calling functions with GET")
+	default:
+		return nil, errRPCMethod(r.Method)
+	}
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	params.Del("apikey")
+	if err != nil || len(params) > 0 {
+		return nil, errNotImplemented("query parameters on RPC (select, filters, order, limit)")
+	}
+	singular, err := negotiate(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	args, keys, err := parseArguments(body)
+	if err != nil {
+		return nil, err
+	}
+	f, wholeBody, err := findFunction(cat, name, keys)
+	if err != nil {
+		return nil, err
+	}
+
+	b := &sqlBuilder{}
+	var call string
+	if wholeBody {
+		raw := bytes.TrimSpace(body)
+		if len(raw) == 0 {
+			raw = []byte("{}")
+		}
+		call = b.bind(string(raw)) + "::text::" + f.params[0].sqlType
+	} else {
+		var parts []string
+		for _, p := range f.params {
+			raw, ok := args[p.name]
+			if !ok {
+				continue // a parameter with a default
+			}
+			prefix := ""
+			if p.variadic {
+				prefix = "VARIADIC "
+			}
+			parts = append(parts, prefix+ident(p.name)+" := "+argument(b, p, raw))
+		}
+		call = strings.Join(parts, ", ")
+	}
+	call = pgx.Identifier{exposedSchema, f.name}.Sanitize() + "(" + call + ")"
+
+	sql := rpcQuery(f, call, singular)
+	var rows int64
+	var out string
+	err = s.inTx(r.Context(), false, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(r.Context(), sql, b.args...).Scan(&rows, &out); err != nil {
+			return err
+		}
+		if singular && rows != 1 {
+			return errSingular(rows)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	prefs := parsePreferences(r.Header)
+	var total *int64
+	if prefs.count {
+		total = &rows
+	}
+	resp := &response{status: rangeStatus(0, rows-1, total), headers: map[string]string{
+		"Content-Range":      contentRange(0, rows-1, total),
+		"Preference-Applied": prefs.applied(false),
+	}}
+	if f.kind == returnsVoid {
+		resp.status = http.StatusNoContent
+		return resp, nil
+	}
+	resp.headers["Content-Type"] = contentType(singular)
+	resp.headers["Content-Profile"] = profileHeader(named)
+	resp.body = []byte(out)
+	return resp, nil
+}
+
+// rpcQuery wraps the call so its result becomes PostgREST's JSON: a scalar
+// as the value itself, a composite as an object, a set as an array.
+func rpcQuery(f *function, call string, singular bool) string {
+	if f.kind == returnsVoid {
+		return "SELECT pg_catalog.count(*), '' FROM (SELECT " + call + ") _t"
+	}
+	from, agg := "(SELECT "+call+" AS pgrst_scalar) _t", "json_agg(_t.pgrst_scalar)"
+	if f.kind == returnsComposite {
+		from, agg = call+" _t", "json_agg(_t)"
+	}
+	if !f.setOf || singular {
+		return "SELECT pg_catalog.count(*), coalesce(" + agg + "->0, 'null')::text FROM " + from
+	}
+	return "SELECT pg_catalog.count(*), coalesce(" + agg + ", '[]')::text FROM " + from
+}
+
+// parseArguments reads the body as a JSON object of named arguments; an
+// empty body is no arguments, as in PostgREST.
+func parseArguments(body []byte) (map[string]json.RawMessage, []string, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return map[string]json.RawMessage{}, nil, nil
+	}
+	if len(trimmed) == 0 || !json.Valid(trimmed) {
+		return nil, nil, errInvalidBody("Empty or invalid json")
+	}
+	var args map[string]json.RawMessage
+	if trimmed[0] != '{' || json.Unmarshal(trimmed, &args) != nil {
+		return nil, nil, errInvalidBody("The body of an RPC call must be a JSON object of named arguments")
+	}
+	keys := make([]string, 0, len(args))
+	for k := range args {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return args, keys, nil
+}
+
+// argument binds one JSON argument as text cast to the parameter's type.
+// JSON strings lose their quotes, except for json/jsonb parameters, which
+// take the JSON itself; JSON arrays reach array parameters through
+// json_to_record so PostgreSQL does the element conversion.
+func argument(b *sqlBuilder, p param, raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case string(raw) == "null":
+		return "NULL::" + p.sqlType
+	case p.sqlType == "json" || p.sqlType == "jsonb":
+		return b.bind(string(raw)) + "::text::" + p.sqlType
+	case raw[0] == '[' && strings.HasSuffix(p.sqlType, "[]"):
+		return "(SELECT pgrst_arg.v FROM json_to_record(json_build_object('v', " + b.bind(string(raw)) +
+			"::text::json)) AS pgrst_arg(v " + p.sqlType + "))"
+	case raw[0] == '"':
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return b.bind(s) + "::text::" + p.sqlType
+	default:
+		return b.bind(string(raw)) + "::text::" + p.sqlType
+	}
+}
+
+// findFunction picks the overload PostgREST would: the one whose parameter
+// names fit the argument keys (all required present, none unknown), or else
+// the one taking a single unnamed json/jsonb parameter, which gets the body.
+func findFunction(cat *catalog, name string, keys []string) (*function, bool, error) {
+	overloads := cat.functions[name]
+	var matches, whole []*function
+	for _, f := range overloads {
+		switch {
+		case fitsArguments(f, keys):
+			matches = append(matches, f)
+		case len(f.params) == 1 && f.params[0].name == "" && (f.params[0].sqlType == "json" || f.params[0].sqlType == "jsonb"):
+			whole = append(whole, f)
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return matches[0], false, nil
+	case len(matches) > 1:
+		return nil, false, errAmbiguousFunction(signatures(matches))
+	case len(whole) == 1:
+		return whole[0], true, nil
+	case len(whole) > 1:
+		return nil, false, errAmbiguousFunction(signatures(whole))
+	}
+	return nil, false, errNoFunction(name, keys, functionHint(cat, name, overloads, keys))
+}
+
+func fitsArguments(f *function, keys []string) bool {
+	names := make(map[string]bool, len(f.params))
+	for _, p := range f.params {
+		if p.name == "" {
+			return false
+		}
+		names[p.name] = true
+		if p.required && !slices.Contains(keys, p.name) {
+			return false
+		}
+	}
+	for _, k := range keys {
+		if !names[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func signatures(fs []*function) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.signature()
+	}
+	return out
+}
+
+// functionHint suggests, as PostgREST does, the closest parameter list when
+// the name exists, or the closest function name when it does not.
+func functionHint(cat *catalog, name string, overloads []*function, keys []string) string {
+	if len(overloads) == 0 {
+		return closest(name, cat.functionNames(), 0.75)
+	}
+	lists := make([]string, len(overloads))
+	for i, f := range overloads {
+		names := make([]string, len(f.params))
+		for j, p := range f.params {
+			names[j] = p.name
+		}
+		slices.Sort(names)
+		lists[i] = "(" + strings.Join(names, ", ") + ")"
+	}
+	if best := closest("("+strings.Join(keys, ", ")+")", lists, 0.33); best != "" {
+		return name + best
+	}
+	return ""
+}
