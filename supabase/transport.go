@@ -1,0 +1,74 @@
+package supabase
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// UpstreamError is a PostgREST error response, kept with its HTTP status.
+// postgrest-go flattens error responses into a string and drops the status,
+// so errorTransport turns them into this type before postgrest-go sees them.
+type UpstreamError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details"`
+	Hint    any    `json:"hint"`
+}
+
+func (e *UpstreamError) Error() string {
+	return "supabase answered " + http.StatusText(e.Status) + " (" + e.Code + "): " + e.Message
+}
+
+// maxErrorBody bounds how much of an error response is read.
+const maxErrorBody = 64 << 10
+
+// errorTransport is the RoundTripper under postgrest-go. It turns error
+// responses into *UpstreamError so the status and code survive, and passes
+// the request id on. Deadlines come from Client.call, which gives every
+// attempt one (postgrest-go's own Rpc takes no context, so it is not used).
+type errorTransport struct {
+	base http.RoundTripper
+}
+
+func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if id := requestIDFrom(req.Context()); id != "" {
+		req.Header.Set("X-Request-ID", id)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	upstream := &UpstreamError{Status: resp.StatusCode}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if readErr != nil || json.Unmarshal(body, upstream) != nil {
+		// Not PostgREST's JSON (a proxy's HTML page, a cut body): the status
+		// is all there is to go on.
+		upstream.Code, upstream.Message = "", http.StatusText(resp.StatusCode)
+	}
+	return nil, upstream
+}
+
+// NewHTTPTransport returns the connection pool used to reach Supabase. The
+// default transport keeps 2 idle connections per host, which under load
+// means a new TCP (and TLS) handshake for most calls.
+func NewHTTPTransport(maxIdlePerHost int) *http.Transport {
+	if maxIdlePerHost <= 0 {
+		maxIdlePerHost = 128
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          maxIdlePerHost * 2,
+		MaxIdleConnsPerHost:   maxIdlePerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
+}
