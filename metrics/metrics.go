@@ -1,0 +1,80 @@
+// Package metrics holds the gateway's Prometheus instruments on a registry
+// of its own (no global state), and the handler that serves them.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the gateway's instruments.
+type Metrics struct {
+	registry        *prometheus.Registry
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+	upstream        *prometheus.CounterVec
+	upstreamLatency *prometheus.HistogramVec
+	webhooks        *prometheus.CounterVec
+}
+
+// New registers every instrument, with the Go runtime and process
+// collectors, on a fresh registry.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_http_requests_total",
+			Help: "HTTP requests by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_http_request_duration_seconds",
+			Help:    "HTTP request latency by route template and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_upstream_calls_total",
+			Help: "Calls to Supabase by operation and outcome (ok, an error code, or short_circuit).",
+		}, []string{"operation", "outcome"}),
+		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_upstream_call_duration_seconds",
+			Help:    "Latency of calls to Supabase by operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"operation"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_webhook_deliveries_total",
+			Help: "Orchestrator webhook deliveries by outcome: applied, duplicate, stale, early, refused.",
+		}, []string{"outcome"}),
+	}
+	m.registry.MustRegister(m.requests, m.requestDuration, m.upstream, m.upstreamLatency, m.webhooks,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveRequest counts one HTTP request.
+func (m *Metrics) ObserveRequest(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requestDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// ObserveUpstream counts one call to Supabase.
+func (m *Metrics) ObserveUpstream(operation, outcome string, d time.Duration) {
+	m.upstream.WithLabelValues(operation, outcome).Inc()
+	if outcome != "short_circuit" {
+		m.upstreamLatency.WithLabelValues(operation).Observe(d.Seconds())
+	}
+}
+
+// ObserveWebhook counts one webhook delivery.
+func (m *Metrics) ObserveWebhook(outcome string) {
+	m.webhooks.WithLabelValues(outcome).Inc()
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
