@@ -1,0 +1,197 @@
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/wasessions/gateway/supabase"
+)
+
+// Deps is everything the HTTP layer needs, passed in so tests can build it.
+type Deps struct {
+	Store          SessionStore
+	Tokens         TokenVerifier
+	Webhooks       WebhookVerifier
+	Log            *zap.Logger
+	BodyLimit      int64
+	ListMaxLimit   int
+	CORSOrigins    []string
+	RateLimitRPS   float64 // 0 disables
+	RateLimitBurst int
+	TrustProxy     bool
+	// Ready reports whether Supabase answers; nil means always ready.
+	Ready func(ctx context.Context) error
+	// ReadyCacheTTL is how long a Ready answer is reused, so frequent
+	// probes from many load balancers do not load Supabase.
+	ReadyCacheTTL time.Duration
+	// Metrics serves /metrics; nil disables the route.
+	Metrics      http.Handler
+	MetricsToken string
+	// Observe is told each request's route template, status and latency and
+	// each webhook outcome; nil ignores them.
+	ObserveRequest func(method, route string, status int, latency time.Duration)
+	ObserveWebhook WebhookObserver
+	// OpenAPI is the API description served at /openapi.json.
+	OpenAPI []byte
+}
+
+// New builds the Echo server with every route of the API.
+func New(d Deps) *echo.Echo {
+	if d.ObserveWebhook == nil {
+		d.ObserveWebhook = func(string) {}
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Log)
+	if d.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+
+	e.Use(requestID(), accessLog(d.Log), observe(d.ObserveRequest), middleware.Recover(), securityHeaders())
+	if len(d.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  d.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID},
+			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After"},
+			MaxAge:        600,
+		}))
+	}
+	limited := rateLimit(d.RateLimitRPS, d.RateLimitBurst)
+
+	e.GET("/healthz", func(c echo.Context) error { return writeData(c, http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", readiness(cachedCheck(d.Ready, d.ReadyCacheTTL)))
+	if d.OpenAPI != nil {
+		e.GET("/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, d.OpenAPI) })
+	}
+	if d.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(d.Metrics), metricsGuard(d.MetricsToken))
+	}
+
+	// Middleware is attached per route, not per group: an Echo group with
+	// middleware adds catch-all routes that turn a wrong method into 404.
+	const base = "/api/whatsapp_sessions"
+	user := requireUser(d.Tokens, d.Log)
+	e.POST(base+"/new-session-connected", sessionConnected(d.Store, d.Webhooks, d.BodyLimit, d.ObserveWebhook, d.Log), limited)
+	e.POST(base, createSession(d.Store, d.BodyLimit), limited, user)
+	e.GET(base, listSessions(d.Store, d.ListMaxLimit), limited, user)
+	e.GET(base+"/:id", getSession(d.Store), limited, user)
+	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit), limited, user)
+	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
+	return e
+}
+
+// observe reports each request to the metrics, after the error handler
+// has set the final status.
+func observe(fn func(method, route string, status int, latency time.Duration)) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if fn == nil {
+			return next
+		}
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			fn(c.Request().Method, routeOf(c), c.Response().Status, time.Since(start))
+			return nil
+		}
+	}
+}
+
+// rateLimit limits each client IP to rps with burst, answering 429 with
+// Retry-After; the webhook and the API share it.
+func rateLimit(rps float64, burst int) echo.MiddlewareFunc {
+	if rps <= 0 {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
+	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: rate.Limit(rps), Burst: burst, ExpiresIn: 3 * time.Minute,
+	})
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: store,
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return supabase.Errorf(supabase.CodeRateLimited, "too many requests from this client; retry after the Retry-After seconds")
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			return supabase.Errorf(supabase.CodeRateLimited, "too many requests; retry after the Retry-After seconds")
+		},
+	})
+}
+
+// readiness answers 200 while Supabase (or local PostgreSQL) answers, 503
+// otherwise.
+func readiness(ready func(context.Context) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), readinessDeadline)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				return c.JSON(http.StatusServiceUnavailable, map[string]any{
+					"success": false,
+					"error":   map[string]string{"code": string(supabase.CodeUpstreamUnavailable), "message": "Supabase is not answering"},
+				})
+			}
+		}
+		return writeData(c, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+// metricsGuard serves /metrics to callers with the metrics token, or, when
+// none is configured, only to loopback callers (a sidecar or local scrape).
+func metricsGuard(token string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if token != "" {
+				got, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+				if ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
+					return next(c)
+				}
+				return supabase.Errorf(supabase.CodeUnauthorized, "send Authorization: Bearer <METRICS_TOKEN> to read metrics")
+			}
+			host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+			if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+				return next(c)
+			}
+			return supabase.Errorf(supabase.CodeUnauthorized, "metrics are served to loopback callers only unless METRICS_TOKEN is set")
+		}
+	}
+}
+
+// readinessDeadline bounds one readiness check: a probe must answer fast.
+const readinessDeadline = 2 * time.Second
+
+// cachedCheck reuses check's last answer for ttl. Concurrent probes while
+// the answer is stale share one check.
+func cachedCheck(check func(context.Context) error, ttl time.Duration) func(context.Context) error {
+	if check == nil || ttl <= 0 {
+		return check
+	}
+	var (
+		mu      sync.Mutex
+		checked time.Time
+		last    error
+	)
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(checked) < ttl {
+			return last
+		}
+		last = check(ctx)
+		checked = time.Now()
+		return last
+	}
+}

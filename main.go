@@ -1,0 +1,155 @@
+// Command gateway serves the WhatsApp sessions API in front of a Supabase
+// project, or, with no SUPABASE_URL, in front of local PostgreSQL.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/wasessions/gateway/auth"
+	"github.com/wasessions/gateway/config"
+	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/metrics"
+	"github.com/wasessions/gateway/supabase"
+	"github.com/wasessions/gateway/supabase/localmode"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the gateway and blocks until ctx ends, then shuts down
+// gracefully. Everything it needs comes in as arguments, so tests can run it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	configPath := flags.String("config", "config.yaml", "path of the YAML configuration file")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	var local *localmode.Backend
+	supabaseURL, supabaseKey := cfg.SupabaseURL, cfg.SupabaseKey
+	if cfg.LocalMode() {
+		local, err = localmode.Start(ctx, cfg.DatabaseURL, log)
+		if err != nil {
+			return err
+		}
+		supabaseURL, supabaseKey = local.URL, local.Key
+		fillLocalSecrets(&cfg)
+	}
+
+	meters := metrics.New()
+	store, err := supabase.NewClient(supabase.ClientConfig{
+		URL:       supabaseURL,
+		Key:       supabaseKey,
+		UserAgent: "whatsapp-sessions-gateway/" + version,
+		Timeout:   cfg.UpstreamTimeout,
+		Transport: supabase.NewHTTPTransport(cfg.UpstreamMaxIdleConns),
+		Observe:   meters.ObserveUpstream,
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	verifierCtx, stopVerifier := context.WithCancel(context.Background())
+	defer stopVerifier()
+	tokenCfg := auth.TokenVerifierConfig{
+		HS256Secret: []byte(cfg.SupabaseJWTSecret),
+		Audience:    "authenticated",
+		Leeway:      30 * time.Second,
+	}
+	if !cfg.LocalMode() && cfg.SupabaseJWTSecret == "" {
+		tokenCfg.JWKSURL = cfg.SupabaseURL + "/auth/v1/.well-known/jwks.json"
+	}
+	tokens, err := auth.NewTokenVerifier(verifierCtx, tokenCfg)
+	if err != nil {
+		return err
+	}
+	defer tokens.Close()
+
+	e := handlers.New(handlers.Deps{
+		Store:          store,
+		Tokens:         tokens,
+		Webhooks:       auth.NewWebhookVerifier([]byte(cfg.WebhookSecret), cfg.WebhookTolerance, nil),
+		Log:            log,
+		BodyLimit:      cfg.BodyLimit,
+		ListMaxLimit:   cfg.ListMaxLimit,
+		CORSOrigins:    cfg.CORSAllowedOrigins,
+		RateLimitRPS:   cfg.RateLimitRPS,
+		RateLimitBurst: cfg.RateLimitBurst,
+		TrustProxy:     cfg.TrustProxy,
+		Ready:          store.Ready,
+		ReadyCacheTTL:  cfg.ReadinessCacheTTL,
+		Metrics:        meters.Handler(),
+		MetricsToken:   cfg.MetricsToken,
+		ObserveRequest: meters.ObserveRequest,
+		ObserveWebhook: meters.ObserveWebhook,
+	})
+
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("PORT %d: %w", cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      cfg.UpstreamTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	if cfg.LocalMode() {
+		printLocalBanner(stdout, cfg, ln.Addr().(*net.TCPAddr).Port, local.SampleSesion)
+	}
+	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.Bool("local_mode", cfg.LocalMode()), zap.String("version", version))
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", zap.Duration("grace", cfg.ShutdownGrace))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if local != nil {
+		err = errors.Join(err, local.Close(shutdownCtx))
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
