@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -64,4 +65,14 @@ Try it (sample sesiones row id %d):
   curl -s '%s?status=eq.connected' -H "Authorization: Bearer $TOKEN"
 
 `, cfg.WebhookSecret, cfg.SupabaseJWTSecret, sesionID, token, base, sesionID, base, cfg.WebhookSecret, base)
+}
+
+// printToken prints a day-long user access token signed with the configured
+// SUPABASE_JWT_SECRET, so the README's requests work as written.
+func printToken(cfg config.Config, w io.Writer) error {
+	if cfg.SupabaseJWTSecret == "" {
+		return errors.New("SUPABASE_JWT_SECRET must be set to mint a token (local mode makes a random one per run and prints a token itself)")
+	}
+	_, err := fmt.Fprintln(w, localUserToken(cfg.SupabaseJWTSecret))
+	return err
 }

@@ -41,6 +41,10 @@ func main() {
 // gracefully. Everything it needs comes in as arguments, so tests can run it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	flags.Usage = func() {
+		fmt.Fprintln(flags.Output(), "usage: gateway [-config file]          serve the API\n       gateway [-config file] token    print a user access token signed with SUPABASE_JWT_SECRET (for trying the API)")
+		flags.PrintDefaults()
+	}
 	configPath := flags.String("config", "config.yaml", "path of the YAML configuration file")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -48,6 +52,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg, err := config.Load(*configPath, getenv)
 	if err != nil {
 		return err
+	}
+	if flags.Arg(0) == "token" {
+		return printToken(cfg, stdout)
 	}
 	log, err := newLogger(cfg, stdout)
 	if err != nil {
