@@ -90,11 +90,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	verifierCtx, stopVerifier := context.WithCancel(context.Background())
 	defer stopVerifier()
 	tokenCfg := auth.TokenVerifierConfig{
-		HS256Secret: []byte(cfg.SupabaseJWTSecret),
-		Audience:    "authenticated",
-		Leeway:      30 * time.Second,
+		HS256Secret:    []byte(cfg.SupabaseJWTSecret),
+		Audience:       "authenticated",
+		Leeway:         30 * time.Second,
+		OnRefreshError: func(err error) { log.Warn("JWKS refresh failed; cached keys stay in use", zap.Error(err)) },
 	}
-	if !cfg.LocalMode() && cfg.SupabaseJWTSecret == "" {
+	if !cfg.LocalMode() {
+		// Always trust the project's published keys: a project moving from
+		// the legacy secret to asymmetric keys has both kinds of token live.
 		tokenCfg.JWKSURL = cfg.SupabaseURL + "/auth/v1/.well-known/jwks.json"
 	}
 	tokens, err := auth.NewTokenVerifier(verifierCtx, tokenCfg)

@@ -132,6 +132,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 }
 
 func (c Config) validate() error {
+	if c.SupabaseJWTSecret != "" && len(c.SupabaseJWTSecret) < 32 {
+		return errors.New("SUPABASE_JWT_SECRET must be at least 32 characters (Supabase's legacy JWT secrets are longer)")
+	}
 	if c.LocalMode() {
 		if c.DatabaseURL == "" {
 			return errors.New("DATABASE_URL is required in local mode (no SUPABASE_URL is set)")

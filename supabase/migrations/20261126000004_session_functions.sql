@@ -17,7 +17,7 @@
 -- Errors: 23503 when the sesiones row does not exist, 23505 when the
 -- session_id is already linked to a sesión.
 create or replace function public.create_whatsapp_session(p_session_id text, p_sesion_id bigint)
-returns jsonb
+returns json
 language plpgsql
 volatile
 set search_path = ''
@@ -43,7 +43,7 @@ begin
     on conflict (session_id) do nothing
     returning * into v_row;
     if found then
-      return pg_catalog.jsonb_build_object('outcome', 'created', 'session', pg_catalog.to_jsonb(v_row));
+      return pg_catalog.json_build_object('outcome', 'created', 'session', pg_catalog.to_json(v_row));
     end if;
 
     select * into v_row
@@ -72,7 +72,7 @@ begin
     where id = v_row.sesion_id;
   end if;
 
-  return pg_catalog.jsonb_build_object('outcome', 'linked', 'session', pg_catalog.to_jsonb(v_row));
+  return pg_catalog.json_build_object('outcome', 'linked', 'session', pg_catalog.to_json(v_row));
 end
 $$;
 
@@ -98,7 +98,7 @@ create or replace function public.whatsapp_session_connected(
   p_server_port integer default null,
   p_whatsapp_user_id text default null
 )
-returns jsonb
+returns json
 language plpgsql
 volatile
 set search_path = ''
@@ -168,7 +168,7 @@ begin
     where id = v_row.sesion_id;
   end if;
 
-  return pg_catalog.jsonb_build_object('outcome', v_outcome, 'session', pg_catalog.to_jsonb(v_row));
+  return pg_catalog.json_build_object('outcome', v_outcome, 'session', pg_catalog.to_json(v_row));
 end
 $$;
 
