@@ -1,0 +1,98 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaultsAreLocalMode(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.LocalMode() || c.Port != 8080 || c.BodyLimit != 64<<10 || c.ListMaxLimit != 1000 || c.UpstreamTimeout != 10*time.Second || c.LogFormat != "console" {
+		t.Errorf("got %+v, want local-mode defaults", c)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://postgres@127.0.0.1:5432/") {
+		t.Errorf("got DATABASE_URL %q, want the local default", c.DatabaseURL)
+	}
+}
+
+func TestLoadFileThenEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("port: 9090\nlog_level: debug\ncors_allowed_origins: \"https://a.example, https://b.example\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, env(map[string]string{"LOG_LEVEL": "warn"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9090 || c.LogLevel != "warn" || len(c.CORSAllowedOrigins) != 2 || c.CORSAllowedOrigins[1] != "https://b.example" {
+		t.Errorf("got port %d level %s origins %v, want 9090 from the file, warn from the environment, two origins", c.Port, c.LogLevel, c.CORSAllowedOrigins)
+	}
+}
+
+func TestLoadSupabaseMode(t *testing.T) {
+	c, err := Load("", env(map[string]string{
+		"SUPABASE_URL":        "https://abcd.supabase.co/",
+		"SUPABASE_SECRET_KEY": "sb_secret_x",
+		"WEBHOOK_SECRET":      "0123456789abcdef",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LocalMode() || c.SupabaseURL != "https://abcd.supabase.co" || c.SupabaseKey != "sb_secret_x" || c.LogFormat != "json" {
+		t.Errorf("got %+v, want Supabase mode with the alias key and JSON logs", c)
+	}
+}
+
+func TestLoadRefusesBadSettingsNamingThem(t *testing.T) {
+	supabase := map[string]string{"SUPABASE_URL": "https://abcd.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k", "WEBHOOK_SECRET": "0123456789abcdef"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for kk, vv := range supabase {
+			m[kk] = vv
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"port not a number", map[string]string{"PORT": "eighty"}, "PORT"},
+		{"port out of range", map[string]string{"PORT": "70000"}, "PORT"},
+		{"bad duration", map[string]string{"UPSTREAM_TIMEOUT": "soon"}, "UPSTREAM_TIMEOUT"},
+		{"bad level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"bad bool", map[string]string{"TRUST_PROXY": "maybe"}, "TRUST_PROXY"},
+		{"negative rate", map[string]string{"RATE_LIMIT_RPS": "-1"}, "RATE_LIMIT_RPS"},
+		{"short JWT secret", map[string]string{"SUPABASE_JWT_SECRET": "short"}, "SUPABASE_JWT_SECRET"},
+		{"URL without scheme", with("SUPABASE_URL", "abcd.supabase.co"), "SUPABASE_URL"},
+		{"missing key", with("SUPABASE_SERVICE_ROLE_KEY", ""), "SUPABASE_SERVICE_ROLE_KEY"},
+		{"missing webhook secret", with("WEBHOOK_SECRET", ""), "WEBHOOK_SECRET"},
+		{"short webhook secret", with("WEBHOOK_SECRET", "short"), "WEBHOOK_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("", env(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error naming %s", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "sb_secret") {
+				t.Errorf("got %v, want no key in the message", err)
+			}
+		})
+	}
+}
