@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wasessions/gateway/supabase/supabasetest"
+)
+
+const (
+	testJWTSecret     = "main-test-jwt-secret-0123456789abcdef"
+	testWebhookSecret = "main-test-webhook-secret"
+)
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitHealthy polls /healthz until the gateway answers.
+func waitHealthy(tb testing.TB, base string) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("gateway at %s never became healthy", base)
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's and the test's use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunLocalMode starts the whole service in local mode, as `go run .`
+// does, against a fresh database, and checks that it migrates, seeds,
+// announces local mode, serves, and stops cleanly when its context ends.
+func TestRunLocalMode(t *testing.T) {
+	dbURL := supabasetest.NewDatabase(t)
+	port := freePort(t)
+	env := map[string]string{"PORT": fmt.Sprint(port), "DATABASE_URL": dbURL, "LOG_LEVEL": "warn"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", ""}, func(k string) string { return env[k] }, &out) }()
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base)
+	banner := out.String()
+	for _, want := range []string{"LOCAL MODE", "WEBHOOK_SECRET=", "curl -s -X POST"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("got start-up output %q, want it to contain %q", banner, want)
+		}
+	}
+	res, err := http.Get(base + "/readyz")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("got readyz %v %v, want 200 once migrated", res, err)
+	}
+	res, err = http.Get(base + "/api/whatsapp_sessions")
+	if err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("got %v %v, want 401 without a token", res, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v, want a clean stop", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+}
+
+func TestRunRefusesBadConfigNamingIt(t *testing.T) {
+	err := run(context.Background(), []string{"-config", ""}, func(k string) string {
+		return map[string]string{"SUPABASE_URL": "https://abcd.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "sb_secret_x"}[k]
+	}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
+		t.Errorf("got %v, want an error naming WEBHOOK_SECRET", err)
+	}
+}
+
+// TestSIGTERMFinishesInFlightRequests builds the binary, loads it with
+// requests that a slow Supabase keeps in flight, sends SIGTERM, and checks
+// that every accepted request completed and the process exited 0.
+func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "gateway")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/jwks.json"):
+			_, _ = w.Write([]byte(`{"keys":[]}`))
+		case strings.Contains(r.URL.Path, "/rpc/"):
+			time.Sleep(700 * time.Millisecond)
+			_, _ = w.Write([]byte(`{"outcome":"applied","session":{"id":1,"session_id":"s1","status":"connected"}}`))
+		default:
+			time.Sleep(700 * time.Millisecond)
+			_, _ = w.Write([]byte(`[]`))
+		}
+	}))
+	defer upstream.Close()
+
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.Command(bin, "-config", "")
+	cmd.Env = append(os.Environ(),
+		"PORT="+fmt.Sprint(port), "SUPABASE_URL="+upstream.URL, "SUPABASE_SERVICE_ROLE_KEY=sb_secret_test",
+		"SUPABASE_JWT_SECRET="+testJWTSecret, "WEBHOOK_SECRET="+testWebhookSecret, "RATE_LIMIT_RPS=0",
+		"SHUTDOWN_GRACE=10s", "LOG_LEVEL=warn")
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	waitHealthy(t, base)
+
+	token := localUserToken(testJWTSecret)
+	const inFlight = 12
+	statuses := make(chan int, inFlight)
+	var started sync.WaitGroup
+	for i := 0; i < inFlight; i++ {
+		started.Add(1)
+		go func(i int) {
+			var req *http.Request
+			if i%4 == 0 {
+				req, _ = http.NewRequest(http.MethodPost, base+"/api/whatsapp_sessions/new-session-connected", strings.NewReader(`{"session_id":"s1"}`))
+				req.Header.Set("Authorization", "Bearer "+testWebhookSecret)
+				req.Header.Set("Content-Type", "application/json")
+			} else {
+				req, _ = http.NewRequest(http.MethodGet, base+"/api/whatsapp_sessions?status=eq.connected", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			started.Done()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}(i)
+	}
+	started.Wait()
+	time.Sleep(250 * time.Millisecond) // let them reach the slow upstream
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < inFlight; i++ {
+		if got := <-statuses; got != http.StatusOK {
+			t.Errorf("in-flight request %d: got %d, want 200 (completed despite SIGTERM)", i, got)
+		}
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("got exit %v, want 0; logs:\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("gateway did not exit after SIGTERM; logs:\n%s", logs.String())
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("got an answer after shutdown, want the listener closed")
+	}
+}
