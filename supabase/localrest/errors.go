@@ -1,6 +1,7 @@
 package localrest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -278,6 +279,9 @@ func asAPIError(err error) (e *apiError, internal bool) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return fromPgError(pgErr), false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errConnection(), false // the client left or its deadline passed: nothing to fix here
 	}
 	var connErr *connectError
 	if errors.As(err, &connErr) {

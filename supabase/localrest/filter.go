@@ -1,6 +1,7 @@
 package localrest
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -8,7 +9,7 @@ import (
 type filter struct {
 	column string
 	negate bool
-	op     string   // one of supportedOperators
+	op     string   // an operator operatorKind reports as supported
 	value  string   // the operand of every operator but in
 	list   []string // the operand of in
 }
@@ -27,23 +28,29 @@ type logicItem struct {
 	tree   *logicTree
 }
 
-// supportedOperators are the operators the gateway forwards.
-var supportedOperators = map[string]bool{
-	"eq": true, "neq": true, "gt": true, "gte": true, "lt": true, "lte": true,
-	"like": true, "ilike": true, "in": true, "is": true,
+// operatorKind sorts an operator name: one the gateway forwards, one of
+// PostgREST's that this server does not implement (refused as not
+// implemented rather than as bad syntax, which would mislead whoever reads
+// the error), or no operator at all.
+func operatorKind(op string) (supported, known bool) {
+	switch op {
+	case "eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is":
+		return true, true
+	case "match", "imatch", "isdistinct", "cs", "cd", "ov", "sl", "sr", "nxr", "nxl", "adj",
+		"fts", "plfts", "phfts", "wfts":
+		return false, true
+	}
+	return false, false
 }
 
-// knownOperators are PostgREST operators this server does not implement;
-// they are refused as not implemented rather than as bad syntax, which would
-// mislead whoever reads the error.
-var knownOperators = map[string]bool{
-	"match": true, "imatch": true, "isdistinct": true, "cs": true, "cd": true, "ov": true,
-	"sl": true, "sr": true, "nxr": true, "nxl": true, "adj": true,
-	"fts": true, "plfts": true, "phfts": true, "wfts": true,
+// isValue reports whether v is an operand of is (already lower-cased).
+func isValue(v string) bool {
+	switch v {
+	case "null", "not_null", "true", "false", "unknown":
+		return true
+	}
+	return false
 }
-
-// isValues are the operands is accepts, matched case-insensitively.
-var isValues = map[string]bool{"null": true, "not_null": true, "true": true, "false": true, "unknown": true}
 
 // maxLogicDepth bounds nesting so a hostile query string cannot make the
 // parser or PostgreSQL's expression stack recurse without limit.
@@ -124,9 +131,9 @@ func (s *scanner) opExpr(col string, inLogic bool) (*filter, error) {
 		s.pos++
 	}
 	f.op = s.src[start:s.pos]
-	switch {
-	case supportedOperators[f.op]:
-	case knownOperators[f.op]:
+	switch supported, known := operatorKind(f.op); {
+	case supported:
+	case known:
 		return nil, errNotImplemented("the '" + f.op + "' operator")
 	default:
 		s.pos = start
@@ -152,7 +159,7 @@ func (s *scanner) opExpr(col string, inLogic bool) (*filter, error) {
 			s.pos++
 		}
 		f.value = strings.ToLower(s.src[start:s.pos])
-		if !isValues[f.value] {
+		if !isValue(f.value) {
 			s.pos = start
 			return nil, s.fail("isVal: (null, not_null, true, false, unknown)")
 		}
@@ -216,7 +223,7 @@ func (s *scanner) logicValue() string {
 // logicTree reads [not.](and|or)(item,item,...).
 func (s *scanner) logicTree(depth int) (*logicTree, error) {
 	if depth >= maxLogicDepth {
-		return nil, &syntaxError{pos: s.pos, details: "logic trees may nest at most 32 levels deep"}
+		return nil, &syntaxError{pos: s.pos, details: "logic trees may nest at most " + strconv.Itoa(maxLogicDepth) + " levels deep"}
 	}
 	t := &logicTree{}
 	if s.hasPrefix("not.") {

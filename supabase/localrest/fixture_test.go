@@ -67,6 +67,8 @@ CREATE FUNCTION first_session() RETURNS whatsapp_sessions LANGUAGE sql
 CREATE FUNCTION ping() RETURNS void LANGUAGE sql AS '';
 CREATE FUNCTION count_tags(p_tags text[]) RETURNS integer LANGUAGE sql AS 'SELECT cardinality(p_tags)';
 CREATE FUNCTION echo(jsonb) RETURNS jsonb LANGUAGE sql AS 'SELECT $1';
+CREATE FUNCTION dup(x integer) RETURNS integer LANGUAGE sql AS 'SELECT x';
+CREATE FUNCTION dup(x text) RETURNS text LANGUAGE sql AS 'SELECT x';
 CREATE FUNCTION pay() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   RAISE sqlstate 'PGRST' USING

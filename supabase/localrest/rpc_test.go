@@ -100,6 +100,8 @@ func TestRPCErrors(t *testing.T) {
 			wantMessage: "Could not find the function public.nope without parameters in the schema cache", wantHint: "<null>"},
 		{name: "misspelt function", fn: "set_statu", body: `{"p_id":1,"p_status":"x"}`, wantStatus: 404, wantCode: "PGRST202",
 			wantHint: "Perhaps you meant to call the function public.set_status"},
+		{name: "ambiguous overload", fn: "dup", body: `{"x":1}`, wantStatus: 300, wantCode: "PGRST203",
+			wantMessage: "Could not choose the best candidate function between: public.dup(x => integer), public.dup(x => text)"},
 		{name: "bad argument value", fn: "add", body: `{"a":"two","b":2}`, wantStatus: 400, wantCode: "22P02"},
 		{name: "invalid json", fn: "add", body: `{"a":`, wantStatus: 400, wantCode: "PGRST102"},
 		{name: "array body", fn: "add", body: `[1,2]`, wantStatus: 400, wantCode: "PGRST102"},

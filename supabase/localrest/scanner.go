@@ -90,11 +90,13 @@ func (s *scanner) fieldName() (string, error) {
 }
 
 // quoted reads "..." where a backslash makes the next character literal.
+// Bytes are copied as they are, so invalid UTF-8 reaches PostgreSQL (which
+// rejects it) instead of being silently replaced.
 func (s *scanner) quoted() (string, error) {
 	s.pos++ // opening quote
 	var b strings.Builder
 	for {
-		switch r := s.peek(); r {
+		switch s.peek() {
 		case eof:
 			return "", s.fail(`"\""`)
 		case '"':
@@ -105,12 +107,10 @@ func (s *scanner) quoted() (string, error) {
 			if s.peek() == eof {
 				return "", s.fail("any character")
 			}
-			b.WriteRune(s.peek())
-			s.advance()
-		default:
-			b.WriteRune(r)
-			s.advance()
 		}
+		start := s.pos
+		s.advance()
+		b.WriteString(s.src[start:s.pos])
 	}
 }
 

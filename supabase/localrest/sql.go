@@ -101,10 +101,26 @@ func (b *sqlBuilder) logic(t *table, tree *logicTree) (string, error) {
 	return out, nil
 }
 
-// comparisons maps operators to SQL; like and ilike take * for %.
-var comparisons = map[string]string{
-	"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
-	"like": "LIKE", "ilike": "ILIKE",
+// comparison is the SQL operator for a comparing filter operator.
+func comparison(op string) string {
+	switch op {
+	case "eq":
+		return "="
+	case "neq":
+		return "<>"
+	case "gt":
+		return ">"
+	case "gte":
+		return ">="
+	case "lt":
+		return "<"
+	case "lte":
+		return "<="
+	case "like":
+		return "LIKE"
+	default:
+		return "ILIKE"
+	}
 }
 
 // filter renders one filter. Column references are schema-qualified so
@@ -126,9 +142,10 @@ func (b *sqlBuilder) filter(t *table, f *filter) (string, error) {
 			cond = col + " = ANY(" + b.bind(f.list) + "::text[]::" + c.sqlType + "[])"
 		}
 	case "like", "ilike":
-		cond = col + " " + comparisons[f.op] + " " + b.bind(strings.ReplaceAll(f.value, "*", "%")) + "::text"
+		// * stands for %, which would need percent-encoding in a URL.
+		cond = col + " " + comparison(f.op) + " " + b.bind(strings.ReplaceAll(f.value, "*", "%")) + "::text"
 	default:
-		cond = col + " " + comparisons[f.op] + " " + b.bind(f.value) + "::text::" + c.sqlType
+		cond = col + " " + comparison(f.op) + " " + b.bind(f.value) + "::text::" + c.sqlType
 	}
 	if f.negate {
 		cond = "NOT " + cond
