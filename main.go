@@ -123,6 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MetricsToken:   cfg.MetricsToken,
 		ObserveRequest: meters.ObserveRequest,
 		ObserveWebhook: meters.ObserveWebhook,
+		OpenAPI:        handlers.OpenAPI,
 	})
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))

@@ -135,6 +135,9 @@ func TestWebhookRefusesForgedDeliveries(t *testing.T) {
 		{"body altered after signing", strings.Replace(body, "5215512345678", "5215599999999", 1), []string{"X-Webhook-Timestamp: " + goodTS, "X-Webhook-Signature: " + goodSig}},
 		{"signature without timestamp", body, []string{"X-Webhook-Signature: " + goodSig}},
 		{"timestamp changed after signing", body, []string{"X-Webhook-Timestamp: " + strconv.FormatInt(now.Unix()-1, 10), "X-Webhook-Signature: " + goodSig}},
+		{"no credentials, not JSON", "session_id=wh_guarded", []string{"Content-Type: text/plain"}},
+		{"no credentials, oversized", strings.Repeat("x", 100<<10), nil},
+		{"wrong bearer, not JSON", "session_id=wh_guarded", []string{"Authorization: Bearer wrong", "Content-Type: text/plain"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

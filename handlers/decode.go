@@ -16,15 +16,27 @@ import (
 	"github.com/wasessions/gateway/supabase"
 )
 
-// readBody reads the whole request body, refusing anything that is not
-// JSON or is larger than limit. It runs before any parsing, so the webhook
-// can verify the exact bytes that were signed.
+// readBody reads a JSON request body: anything that is not JSON is refused
+// before it is read, anything larger than limit while it is read.
 func readBody(c echo.Context, limit int64) ([]byte, error) {
-	req := c.Request()
-	mediaType, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mediaType != echo.MIMEApplicationJSON {
-		return nil, supabase.Errorf(supabase.CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+	if err := requireJSON(c); err != nil {
+		return nil, err
 	}
+	return readLimited(c, limit)
+}
+
+// requireJSON refuses a body that is not declared as JSON.
+func requireJSON(c echo.Context) error {
+	mediaType, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mediaType != echo.MIMEApplicationJSON {
+		return supabase.Errorf(supabase.CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+	}
+	return nil
+}
+
+// readLimited reads the raw body, at most limit bytes.
+func readLimited(c echo.Context, limit int64) ([]byte, error) {
+	req := c.Request()
 	if req.ContentLength > limit {
 		return nil, bodyTooLarge(limit)
 	}

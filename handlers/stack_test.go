@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,7 +49,8 @@ type stack struct {
 	webhooks *auth.WebhookVerifier
 }
 
-type stackOption func(*handlers.Deps)
+// stackOption adjusts the gateway's dependencies or its Supabase client.
+type stackOption func(*handlers.Deps, *supabase.ClientConfig)
 
 func newStack(tb testing.TB, opts ...stackOption) *stack {
 	tb.Helper()
@@ -59,10 +61,20 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	}
 	restURL, key := supabasetest.NewLocalREST(tb, pool)
 	upstream := newRecordingProxy(tb, restURL)
-	client, err := supabase.NewClient(supabase.ClientConfig{URL: upstream.URL, Key: key, UserAgent: "gateway-test", Timeout: 10 * time.Second})
+	clientCfg := supabase.ClientConfig{URL: upstream.URL, Key: key, UserAgent: "gateway-test", Timeout: 10 * time.Second}
+	deps := handlers.Deps{
+		Log:          zap.NewNop(),
+		BodyLimit:    64 << 10,
+		ListMaxLimit: 1000,
+	}
+	for _, opt := range opts {
+		opt(&deps, &clientCfg)
+	}
+	client, err := supabase.NewClient(clientCfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(client.Close)
 	// Both kinds of Supabase project at once: a JWKS with one ES256 key, and
 	// the legacy HS256 secret.
 	esKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -78,16 +90,9 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	}
 	tb.Cleanup(tokens.Close)
 	webhooks := auth.NewWebhookVerifier([]byte(testWebhookSecret), 300*time.Second, nil)
-	deps := handlers.Deps{
-		Store:        client,
-		Tokens:       tokens,
-		Webhooks:     webhooks,
-		Log:          zap.NewNop(),
-		BodyLimit:    64 << 10,
-		ListMaxLimit: 1000,
-	}
-	for _, opt := range opts {
-		opt(&deps)
+	deps.Store, deps.Tokens, deps.Webhooks = client, tokens, webhooks
+	if deps.Ready == nil {
+		deps.Ready = client.Ready
 	}
 	srv := httptest.NewServer(handlers.New(deps))
 	tb.Cleanup(srv.Close)
@@ -169,8 +174,9 @@ func (s *stack) do(tb testing.TB, method, path, body string, headers ...string) 
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	checkAgainstOpenAPI(tb, req, res.StatusCode, res.Header, raw)
 	r := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	if len(raw) > 0 {
+	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			tb.Fatalf("%s %s: body is not JSON: %s", method, path, raw)
 		}
@@ -264,11 +270,21 @@ func mustTime(tb testing.TB, s string) time.Time {
 }
 
 // recordingProxy sits between the gateway and the PostgREST-protocol server
-// and keeps the requests it forwards, to check what reaches Supabase.
+// and keeps the requests it forwards, to check what reaches Supabase. It can
+// also be told to misbehave the ways a real upstream does (see fault).
 type recordingProxy struct {
-	URL  string
-	mu   sync.Mutex
-	seen []*http.Request
+	URL   string
+	mu    sync.Mutex
+	seen  []*http.Request
+	fault atomic.Value // of fault
+}
+
+// fault is how the upstream misbehaves; the zero value forwards normally.
+type fault struct {
+	delay  time.Duration // wait before answering
+	status int           // answer this status instead of forwarding
+	body   string        // ...with this body
+	cut    bool          // send headers and half a body, then drop the connection
 }
 
 func newRecordingProxy(tb testing.TB, target string) *recordingProxy {
@@ -278,21 +294,63 @@ func newRecordingProxy(tb testing.TB, target string) *recordingProxy {
 		tb.Fatal(err)
 	}
 	p := &recordingProxy{}
+	p.fault.Store(fault{})
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.seen = append(p.seen, r.Clone(context.Background()))
 		p.mu.Unlock()
-		proxy.ServeHTTP(w, r)
+		f := p.fault.Load().(fault)
+		if f.delay > 0 {
+			select {
+			case <-time.After(f.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch {
+		case f.cut:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`[{"id":1,"sess`))
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+		case f.status != 0:
+			w.WriteHeader(f.status)
+			_, _ = w.Write([]byte(f.body))
+		default:
+			proxy.ServeHTTP(w, r)
+		}
 	}))
 	tb.Cleanup(srv.Close)
 	p.URL = srv.URL
 	return p
 }
 
+// setFault changes how the upstream behaves from now on.
+func (p *recordingProxy) setFault(f fault) { p.fault.Store(f) }
+
 // requests returns what was forwarded so far.
 func (p *recordingProxy) requests() []*http.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]*http.Request(nil), p.seen...)
+}
+
+// newStackOver serves a second gateway that shares s's credentials but uses
+// store, e.g. a client pointed at an unreachable upstream.
+func newStackOver(tb testing.TB, s *stack, store handlers.SessionStore) *stack {
+	tb.Helper()
+	tokens, err := auth.NewTokenVerifier(context.Background(), auth.TokenVerifierConfig{HS256Secret: []byte(testJWTSecret)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(tokens.Close)
+	srv := httptest.NewServer(handlers.New(handlers.Deps{Store: store, Tokens: tokens, Webhooks: s.webhooks, Log: zap.NewNop(), BodyLimit: 64 << 10, ListMaxLimit: 1000}))
+	tb.Cleanup(srv.Close)
+	gw := *s
+	gw.URL = srv.URL
+	return &gw
 }

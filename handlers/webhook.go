@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -19,20 +20,31 @@ type WebhookVerifier interface {
 // duplicate, stale, early, refused), e.g. to count them.
 type WebhookObserver func(outcome string)
 
-// sessionConnected is the orchestrator's webhook. The body is verified
-// before it is parsed, so an unauthenticated caller cannot even reach the
-// JSON decoder.
+// sessionConnected is the orchestrator's webhook. Credentials come first:
+// a caller with none is refused before the body is read, and the raw body
+// is verified before anything parses it, so an unauthenticated caller
+// cannot reach the JSON decoder (or learn anything from a 413 or 415).
 func sessionConnected(store SessionStore, verifier WebhookVerifier, bodyLimit int64, observe WebhookObserver, log *zap.Logger) echo.HandlerFunc {
+	refuse := func(c echo.Context, reason error) error {
+		observe("refused")
+		requestLogger(c, log).Info("webhook refused", zap.String("reason", reason.Error()))
+		return &supabase.Error{Code: supabase.CodeUnauthorized, Message: "webhook credentials are missing or invalid: sign the body (X-Webhook-Timestamp, X-Webhook-Signature) or send Authorization: Bearer <WEBHOOK_SECRET>", Err: reason}
+	}
 	return func(c echo.Context) error {
-		body, err := readBody(c, bodyLimit)
+		h := c.Request().Header
+		if h.Get(echo.HeaderAuthorization) == "" && h.Get("X-Webhook-Signature") == "" {
+			return refuse(c, errNoWebhookCredentials)
+		}
+		body, err := readLimited(c, bodyLimit)
 		if err != nil {
 			observe("refused")
 			return err
 		}
-		if err := verifier.Verify(c.Request().Header, body); err != nil {
-			observe("refused")
-			requestLogger(c, log).Info("webhook refused", zap.String("reason", err.Error()))
-			return &supabase.Error{Code: supabase.CodeUnauthorized, Message: "webhook credentials are missing or invalid: sign the body (X-Webhook-Timestamp, X-Webhook-Signature) or send Authorization: Bearer <WEBHOOK_SECRET>", Err: err}
+		if err := verifier.Verify(h, body); err != nil {
+			return refuse(c, err)
+		}
+		if err := requireJSON(c); err != nil {
+			return err
 		}
 		var conn supabase.Connection
 		if err := decodeStrict(body, &conn); err != nil {
@@ -49,3 +61,5 @@ func sessionConnected(store SessionStore, verifier WebhookVerifier, bodyLimit in
 		return writeRaw(c, http.StatusOK, res.Session)
 	}
 }
+
+var errNoWebhookCredentials = errors.New("no Authorization or X-Webhook-Signature header")

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -132,4 +133,14 @@ func TestWebhookAcceptsBearerSecret(t *testing.T) {
 	r := s.do(t, http.MethodPost, "/api/whatsapp_sessions/new-session-connected", orchestratorBody("wh_bearer", "2024-01-15T10:30:00Z"),
 		"Authorization: Bearer "+testWebhookSecret)
 	wantStatus(t, r, http.StatusOK)
+}
+
+// TestWebhookChecksBodyOnlyAfterCredentials: an authenticated orchestrator
+// gets the precise 413 or 415, an unauthenticated caller only ever 401.
+func TestWebhookChecksBodyOnlyAfterCredentials(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	bearer := "Authorization: Bearer " + testWebhookSecret
+	wantError(t, s.do(t, http.MethodPost, "/api/whatsapp_sessions/new-session-connected", "session_id=x", bearer, "Content-Type: text/plain"), http.StatusUnsupportedMediaType, "unsupported_media_type")
+	wantError(t, s.do(t, http.MethodPost, "/api/whatsapp_sessions/new-session-connected", `{"session_id":"`+strings.Repeat("x", 70<<10)+`"}`, bearer), http.StatusRequestEntityTooLarge, "payload_too_large")
 }

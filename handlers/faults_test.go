@@ -1,0 +1,165 @@
+package handlers_test
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/supabase"
+)
+
+// fastFailing makes upstream failures quick to provoke and to recover from.
+func fastFailing(d *handlers.Deps, c *supabase.ClientConfig) {
+	c.Timeout = 300 * time.Millisecond
+	c.Resilience = supabase.ResilienceConfig{ReadRetries: 1, RetryBackoff: time.Millisecond, BreakerFailures: 20, BreakerOpen: 150 * time.Millisecond}
+}
+
+// TestUpstreamFaults makes the PostgREST-protocol server misbehave in each
+// way a real one does; every request must get the documented status fast,
+// and the gateway must serve normally again once the upstream recovers.
+func TestUpstreamFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		fault  fault
+		status int
+		code   string
+	}{
+		{"slow", fault{delay: 2 * time.Second}, http.StatusGatewayTimeout, "upstream_timeout"},
+		{"5xx PostgREST error", fault{status: 503, body: `{"code":"08006","message":"connection to database failed","details":null,"hint":null}`}, http.StatusBadGateway, "upstream_unavailable"},
+		{"proxy HTML page", fault{status: 502, body: "<html><body>Bad Gateway</body></html>"}, http.StatusBadGateway, "upstream_unavailable"},
+		{"gateway timeout page", fault{status: 504, body: "upstream timed out"}, http.StatusGatewayTimeout, "upstream_timeout"},
+		{"cut mid-response", fault{cut: true}, http.StatusBadGateway, "upstream_unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t, fastFailing)
+			row := s.create(t, "fault_1")
+
+			s.Upstream.setFault(tt.fault)
+			for _, path := range []string{"/api/whatsapp_sessions", "/api/whatsapp_sessions/" + itoa(row.ID)} {
+				start := time.Now()
+				r := s.user(t, http.MethodGet, path, "")
+				wantError(t, r, tt.status, tt.code)
+				if strings.Contains(r.Raw, "08006") || strings.Contains(r.Raw, "html") || strings.Contains(r.Raw, "connection to database") {
+					t.Errorf("got %s, want no upstream internals in the answer", r.Raw)
+				}
+				if took := time.Since(start); took > 5*time.Second {
+					t.Errorf("took %v, want a bounded answer", took)
+				}
+			}
+			write := s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(row.ID), `{"status":"connected"}`)
+			if write.Status != tt.status && write.Status != http.StatusBadGateway {
+				t.Errorf("write: got %d %s, want %d or a fail-fast 502", write.Status, write.Raw, tt.status)
+			}
+
+			s.Upstream.setFault(fault{})
+			waitFor(t, 3*time.Second, func() bool {
+				return s.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(row.ID), "").Status == http.StatusOK
+			})
+		})
+	}
+}
+
+// TestUnreachableUpstreamThenRecovery points the gateway at a port where
+// nothing listens, then starts the upstream there.
+func TestUnreachableUpstreamThenRecovery(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, fastFailing)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	client, err := supabase.NewClient(supabase.ClientConfig{URL: "http://" + addr, Key: s.Key, Timeout: 300 * time.Millisecond,
+		Resilience: supabase.ResilienceConfig{ReadRetries: 1, RetryBackoff: time.Millisecond, BreakerFailures: 2, BreakerOpen: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	gw := newStackOver(t, s, client)
+
+	for i := 0; i < 4; i++ { // the last ones are refused by the open breaker
+		wantError(t, gw.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusBadGateway, "upstream_unavailable")
+	}
+	// Supabase comes back on the same address.
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s was taken meanwhile: %v", addr, err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`[]`))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	waitFor(t, 3*time.Second, func() bool {
+		return gw.user(t, http.MethodGet, "/api/whatsapp_sessions", "").Status == http.StatusOK
+	})
+}
+
+// TestBreakerFailsFastAndRecovers checks that once Supabase has failed
+// repeatedly the gateway stops calling it for a while, answering 502 at
+// once, and that one successful probe closes the breaker again.
+func TestBreakerFailsFastAndRecovers(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, func(d *handlers.Deps, c *supabase.ClientConfig) {
+		c.Timeout = 300 * time.Millisecond
+		c.Resilience = supabase.ResilienceConfig{ReadRetries: 0, RetryBackoff: time.Millisecond, BreakerFailures: 3, BreakerOpen: 300 * time.Millisecond}
+	})
+	s.Upstream.setFault(fault{status: 503, body: `{}`})
+	for i := 0; i < 3; i++ {
+		wantError(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusBadGateway, "upstream_unavailable")
+	}
+	before := len(s.Upstream.requests())
+	r := s.user(t, http.MethodGet, "/api/whatsapp_sessions", "")
+	wantError(t, r, http.StatusBadGateway, "upstream_unavailable")
+	if after := len(s.Upstream.requests()); after != before {
+		t.Errorf("got %d upstream calls while the breaker is open, want 0", after-before)
+	}
+	s.Upstream.setFault(fault{})
+	waitFor(t, 3*time.Second, func() bool {
+		return s.user(t, http.MethodGet, "/api/whatsapp_sessions", "").Status == http.StatusOK
+	})
+}
+
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, fastFailing)
+	wantStatus(t, s.do(t, http.MethodGet, "/readyz", ""), http.StatusOK)
+	s.Upstream.setFault(fault{status: 503, body: `{}`})
+	wantError(t, s.do(t, http.MethodGet, "/readyz", ""), http.StatusServiceUnavailable, "upstream_unavailable")
+	wantStatus(t, s.do(t, http.MethodGet, "/healthz", ""), http.StatusOK)
+	s.Upstream.setFault(fault{})
+	waitFor(t, 3*time.Second, func() bool { return s.do(t, http.MethodGet, "/readyz", "").Status == http.StatusOK })
+}
+
+func TestReadinessIsCached(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, func(d *handlers.Deps, _ *supabase.ClientConfig) { d.ReadyCacheTTL = time.Hour })
+	wantStatus(t, s.do(t, http.MethodGet, "/readyz", ""), http.StatusOK)
+	before := len(s.Upstream.requests())
+	for i := 0; i < 5; i++ {
+		wantStatus(t, s.do(t, http.MethodGet, "/readyz", ""), http.StatusOK)
+	}
+	if after := len(s.Upstream.requests()); after != before {
+		t.Errorf("got %d upstream calls for 5 probes, want 0 while the answer is cached", after-before)
+	}
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(tb testing.TB, within time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
