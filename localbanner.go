@@ -14,14 +14,18 @@ import (
 )
 
 // fillLocalSecrets makes a webhook secret and a JWT secret for this run
-// where local mode has none, so the API is never open, even locally.
-func fillLocalSecrets(cfg *config.Config) {
+// where local mode has none, so the API is never open, even locally. It
+// returns the names of the settings it made.
+func fillLocalSecrets(cfg *config.Config) (generated []string) {
 	if cfg.WebhookSecret == "" {
 		cfg.WebhookSecret = randomSecret()
+		generated = append(generated, "WEBHOOK_SECRET")
 	}
 	if cfg.SupabaseJWTSecret == "" {
 		cfg.SupabaseJWTSecret = randomSecret()
+		generated = append(generated, "SUPABASE_JWT_SECRET")
 	}
+	return generated
 }
 
 func randomSecret() string {
@@ -48,23 +52,35 @@ func localUserToken(secret string) string {
 }
 
 // printLocalBanner says plainly that this is local mode and prints the
-// run's secrets with requests that can be pasted as they are.
-func printLocalBanner(w io.Writer, cfg config.Config, port int, sesionID int64) {
+// secrets made for this run (never ones the operator supplied) with
+// requests that can be pasted as they are.
+func printLocalBanner(w io.Writer, cfg config.Config, generated []string, port int, sesionID int64) {
 	base := fmt.Sprintf("http://localhost:%d/api/whatsapp_sessions", port)
-	token := localUserToken(cfg.SupabaseJWTSecret)
+	webhookAuth := "Bearer $WEBHOOK_SECRET"
+	fmt.Fprintln(w, "\nLOCAL MODE: no SUPABASE_URL is set, so sessions are stored in the local PostgreSQL at DATABASE_URL.")
+	if len(generated) > 0 {
+		fmt.Fprintln(w, "Secrets made for this run (set them in the environment to keep them across runs):")
+		for _, name := range generated {
+			value := cfg.WebhookSecret
+			if name == "SUPABASE_JWT_SECRET" {
+				value = cfg.SupabaseJWTSecret
+			}
+			fmt.Fprintf(w, "  %s=%s\n", name, value)
+		}
+	}
+	for _, name := range generated {
+		if name == "WEBHOOK_SECRET" {
+			webhookAuth = "Bearer " + cfg.WebhookSecret
+		}
+	}
 	fmt.Fprintf(w, `
-LOCAL MODE: no SUPABASE_URL is set, so sessions are stored in the local PostgreSQL at DATABASE_URL.
-Secrets for this run (set WEBHOOK_SECRET and SUPABASE_JWT_SECRET to keep them across runs):
-  WEBHOOK_SECRET=%s
-  SUPABASE_JWT_SECRET=%s
-
 Try it (sample sesiones row id %d):
   TOKEN=%s
   curl -s -X POST %s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"session_id":"session_demo_1","sesion_id":%d}'
-  curl -s -X POST %s/new-session-connected -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"session_id":"session_demo_1","phone_number":"5215512345678","status":"connected"}'
+  curl -s -X POST %s/new-session-connected -H "Authorization: %s" -H 'Content-Type: application/json' -d '{"session_id":"session_demo_1","phone_number":"5215512345678","status":"connected"}'
   curl -s '%s?status=eq.connected' -H "Authorization: Bearer $TOKEN"
 
-`, cfg.WebhookSecret, cfg.SupabaseJWTSecret, sesionID, token, base, sesionID, base, cfg.WebhookSecret, base)
+`, sesionID, localUserToken(cfg.SupabaseJWTSecret), base, sesionID, base, webhookAuth, base)
 }
 
 // printToken prints a day-long user access token signed with the configured

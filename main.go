@@ -62,15 +62,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer func() { _ = log.Sync() }()
 
-	var local *localmode.Backend
+	var (
+		local     *localmode.Backend
+		generated []string // secrets made for this run, to print
+	)
 	supabaseURL, supabaseKey := cfg.SupabaseURL, cfg.SupabaseKey
 	if cfg.LocalMode() {
 		local, err = localmode.Start(ctx, cfg.DatabaseURL, log)
 		if err != nil {
 			return err
 		}
+		defer func() {
+			// Normally already closed after the graceful shutdown below;
+			// this covers the early returns.
+			closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = local.Close(closeCtx)
+		}()
 		supabaseURL, supabaseKey = local.URL, local.Key
-		fillLocalSecrets(&cfg)
+		generated = fillLocalSecrets(&cfg)
 	}
 
 	meters := metrics.New()
@@ -99,6 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		// Always trust the project's published keys: a project moving from
 		// the legacy secret to asymmetric keys has both kinds of token live.
 		tokenCfg.JWKSURL = cfg.SupabaseURL + "/auth/v1/.well-known/jwks.json"
+		tokenCfg.Issuer = cfg.SupabaseURL + "/auth/v1"
 	}
 	tokens, err := auth.NewTokenVerifier(verifierCtx, tokenCfg)
 	if err != nil {
@@ -116,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		CORSOrigins:    cfg.CORSAllowedOrigins,
 		RateLimitRPS:   cfg.RateLimitRPS,
 		RateLimitBurst: cfg.RateLimitBurst,
-		TrustProxy:     cfg.TrustProxy,
+		TrustedProxies: cfg.TrustedProxies,
 		Ready:          store.Ready,
 		ReadyCacheTTL:  cfg.ReadinessCacheTTL,
 		Metrics:        meters.Handler(),
@@ -139,7 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	if cfg.LocalMode() {
-		printLocalBanner(stdout, cfg, ln.Addr().(*net.TCPAddr).Port, local.SampleSesion)
+		printLocalBanner(stdout, cfg, generated, ln.Addr().(*net.TCPAddr).Port, local.SampleSesion)
 	}
 	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.Bool("local_mode", cfg.LocalMode()), zap.String("version", version))
 

@@ -44,6 +44,7 @@ var tokenReasons = []struct {
 	{jwt.ErrTokenNotValidYet, "token is not valid yet"},
 	{jwt.ErrTokenUsedBeforeIssued, "token was issued in the future"},
 	{jwt.ErrTokenInvalidAudience, "token audience is not accepted"},
+	{jwt.ErrTokenInvalidIssuer, "token issuer is not this project"},
 	{jwt.ErrTokenRequiredClaimMissing, "token is missing a required claim (exp or aud)"},
 	{errMissingSubject, "token has no subject"},
 	{jwt.ErrInvalidType, "token has a claim of the wrong type"},

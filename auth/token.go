@@ -39,6 +39,10 @@ type TokenVerifierConfig struct {
 	HS256Secret []byte
 	// Audience must appear in the token's "aud"; empty means "authenticated".
 	Audience string
+	// Issuer, if set, must equal the token's "iss" (Supabase Auth issues
+	// ${SUPABASE_URL}/auth/v1), so a token of another project signed with a
+	// shared or leaked legacy secret is refused.
+	Issuer string
 	// Leeway is the clock skew allowed for exp, nbf and iat, 0 to 5 minutes.
 	Leeway time.Duration
 	// HTTPClient fetches the JWKS; nil means a client on http.DefaultTransport.
@@ -105,7 +109,7 @@ func NewTokenVerifier(ctx context.Context, cfg TokenVerifierConfig) (*TokenVerif
 		leeway:      cfg.Leeway,
 		now:         cfg.Now,
 	}
-	v.parser = jwt.NewParser(
+	options := []jwt.ParserOption{
 		jwt.WithValidMethods(methods),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
@@ -114,7 +118,11 @@ func NewTokenVerifier(ctx context.Context, cfg TokenVerifierConfig) (*TokenVerif
 		jwt.WithTimeFunc(cfg.Now),
 		// Canonical base64 only, so one token has one spelling (and one cache key).
 		jwt.WithStrictDecoding(),
-	)
+	}
+	if cfg.Issuer != "" {
+		options = append(options, jwt.WithIssuer(cfg.Issuer))
+	}
+	v.parser = jwt.NewParser(options...)
 	if cfg.JWKSURL != "" {
 		v.jwks = startJWKSSource(ctx, cfg.JWKSURL, cfg.HTTPClient, cfg.RefreshInterval, cfg.UnknownKIDRefreshRate, cfg.OnRefreshError)
 	}

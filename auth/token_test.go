@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -267,6 +268,21 @@ func TestVerifyIsSafeForConcurrentUse(t *testing.T) {
 	for range 8 {
 		if err := <-errs; err != nil {
 			t.Errorf("concurrent Verify: got error %v, want nil", err)
+		}
+	}
+}
+
+func TestVerifyChecksIssuerWhenConfigured(t *testing.T) {
+	clock := newTestClock(testEpoch)
+	v := mustVerifier(t, auth.TokenVerifierConfig{HS256Secret: testHS256Secret, Issuer: "https://abcd.supabase.co/auth/v1", Now: clock.Now})
+	claims := userClaims(clock.Now())
+	if _, err := v.Verify(context.Background(), signHS256(t, testHS256Secret, "", edit(claims, jwt.MapClaims{"iss": "https://abcd.supabase.co/auth/v1"}))); err != nil {
+		t.Errorf("got %v for the project's issuer, want success", err)
+	}
+	for _, iss := range []string{"https://other.supabase.co/auth/v1", ""} {
+		_, err := v.Verify(context.Background(), signHS256(t, testHS256Secret, "", edit(claims, jwt.MapClaims{"iss": iss})))
+		if !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("iss %q: got %v, want ErrInvalidToken", iss, err)
 		}
 	}
 }

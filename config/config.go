@@ -6,6 +6,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -33,7 +35,7 @@ type Config struct {
 	CORSAllowedOrigins   []string
 	RateLimitRPS         float64 // 0 disables rate limiting
 	RateLimitBurst       int
-	TrustProxy           bool
+	TrustedProxies       []*net.IPNet
 	MetricsToken         string
 	ReadinessCacheTTL    time.Duration
 	UpstreamMaxIdleConns int
@@ -67,10 +69,28 @@ var settings = []setting{
 	{"CORS_ALLOWED_ORIGINS", "", "comma list of browser origins allowed to call the API; none by default"},
 	{"RATE_LIMIT_RPS", "50", "requests per second per client IP; 0 disables"},
 	{"RATE_LIMIT_BURST", "100", "burst allowed above RATE_LIMIT_RPS"},
-	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
+	{"TRUSTED_PROXIES", "", "comma list of proxy networks (CIDR) whose X-Forwarded-For gives the client IP; empty uses the peer address"},
 	{"METRICS_TOKEN", "", "bearer token for /metrics; empty serves /metrics only to loopback callers"},
 	{"READINESS_CACHE_TTL", "5s", "how long a /readyz answer is reused"},
 	{"UPSTREAM_MAX_IDLE_CONNS", "128", "idle keep-alive connections kept to Supabase"},
+}
+
+// secretKeyAlias is Supabase's newer name for the service-role key setting.
+const secretKeyAlias = "SUPABASE_SECRET_KEY"
+
+// refuseUnknownKeys catches a misspelt key in the file, which would
+// otherwise be ignored silently.
+func refuseUnknownKeys(v *viper.Viper) error {
+	known := map[string]bool{strings.ToLower(secretKeyAlias): true}
+	for _, s := range settings {
+		known[strings.ToLower(s.env)] = true
+	}
+	for _, key := range v.AllKeys() {
+		if !known[key] {
+			return fmt.Errorf("unknown key %q (see the configuration table in README.md)", key)
+		}
+	}
+	return nil
 }
 
 // Load reads path (if it exists) and then the environment through getenv,
@@ -88,13 +108,21 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	if err := refuseUnknownKeys(v); err != nil {
+		return Config{}, fmt.Errorf("config file %s: %w", path, err)
+	}
 	for _, s := range settings {
 		if val := getenv(s.env); val != "" {
 			v.Set(strings.ToLower(s.env), val)
 		}
 	}
-	if alias := getenv("SUPABASE_SECRET_KEY"); alias != "" && getenv("SUPABASE_SERVICE_ROLE_KEY") == "" {
-		v.Set("supabase_service_role_key", alias)
+	if v.GetString("supabase_service_role_key") == "" {
+		// The new name of the same key, from the environment or the file.
+		if alias := getenv(secretKeyAlias); alias != "" {
+			v.Set("supabase_service_role_key", alias)
+		} else {
+			v.Set("supabase_service_role_key", v.GetString(strings.ToLower(secretKeyAlias)))
+		}
 	}
 	r := reader{v: v}
 	c := Config{
@@ -114,7 +142,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		CORSAllowedOrigins:   r.list("CORS_ALLOWED_ORIGINS"),
 		RateLimitRPS:         r.float("RATE_LIMIT_RPS"),
 		RateLimitBurst:       r.intIn("RATE_LIMIT_BURST", 1, 1<<20),
-		TrustProxy:           r.boolean("TRUST_PROXY"),
+		TrustedProxies:       r.networks("TRUSTED_PROXIES"),
 		MetricsToken:         r.str("METRICS_TOKEN"),
 		ReadinessCacheTTL:    r.duration("READINESS_CACHE_TTL"),
 		UpstreamMaxIdleConns: r.intIn("UPSTREAM_MAX_IDLE_CONNS", 1, 10000),
@@ -184,18 +212,10 @@ func (r *reader) intIn(env string, lo, hi int) int {
 
 func (r *reader) float(env string) float64 {
 	f, err := strconv.ParseFloat(r.str(env), 64)
-	if err != nil || f < 0 {
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 		r.fail(env, "a number ≥ 0")
 	}
 	return f
-}
-
-func (r *reader) boolean(env string) bool {
-	b, err := strconv.ParseBool(r.str(env))
-	if err != nil {
-		r.fail(env, "true or false")
-	}
-	return b
 }
 
 func (r *reader) duration(env string) time.Duration {
@@ -217,12 +237,35 @@ func (r *reader) oneOf(env string, allowed ...string) string {
 	return s
 }
 
+// list reads a comma-separated string, or a YAML list.
 func (r *reader) list(env string) []string {
+	raw := r.v.Get(strings.ToLower(env))
+	var items []string
+	if seq, ok := raw.([]any); ok {
+		for _, item := range seq {
+			items = append(items, fmt.Sprint(item))
+		}
+	} else {
+		items = strings.Split(r.str(env), ",")
+	}
 	var out []string
-	for _, item := range strings.Split(r.str(env), ",") {
+	for _, item := range items {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
 	}
 	return out
+}
+
+func (r *reader) networks(env string) []*net.IPNet {
+	var nets []*net.IPNet
+	for _, item := range r.list(env) {
+		_, n, err := net.ParseCIDR(item)
+		if err != nil {
+			r.fail(env, "a comma list of CIDR networks such as 10.0.0.0/8")
+			return nil
+		}
+		nets = append(nets, n)
+	}
+	return nets
 }

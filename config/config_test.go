@@ -76,8 +76,9 @@ func TestLoadRefusesBadSettingsNamingThem(t *testing.T) {
 		{"port out of range", map[string]string{"PORT": "70000"}, "PORT"},
 		{"bad duration", map[string]string{"UPSTREAM_TIMEOUT": "soon"}, "UPSTREAM_TIMEOUT"},
 		{"bad level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
-		{"bad bool", map[string]string{"TRUST_PROXY": "maybe"}, "TRUST_PROXY"},
+		{"bad network", map[string]string{"TRUSTED_PROXIES": "10.0.0.1"}, "TRUSTED_PROXIES"},
 		{"negative rate", map[string]string{"RATE_LIMIT_RPS": "-1"}, "RATE_LIMIT_RPS"},
+		{"NaN rate", map[string]string{"RATE_LIMIT_RPS": "NaN"}, "RATE_LIMIT_RPS"},
 		{"short JWT secret", map[string]string{"SUPABASE_JWT_SECRET": "short"}, "SUPABASE_JWT_SECRET"},
 		{"URL without scheme", with("SUPABASE_URL", "abcd.supabase.co"), "SUPABASE_URL"},
 		{"missing key", with("SUPABASE_SERVICE_ROLE_KEY", ""), "SUPABASE_SERVICE_ROLE_KEY"},
@@ -94,5 +95,30 @@ func TestLoadRefusesBadSettingsNamingThem(t *testing.T) {
 				t.Errorf("got %v, want no key in the message", err)
 			}
 		})
+	}
+}
+
+func TestLoadRefusesUnknownFileKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("prot: 9090\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, env(nil)); err == nil || !strings.Contains(err.Error(), `"prot"`) {
+		t.Errorf("got %v, want an error naming the misspelt key", err)
+	}
+}
+
+func TestLoadListsAndNetworksFromYAML(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	yaml := "cors_allowed_origins:\n  - https://a.example\n  - https://b.example\ntrusted_proxies: \"10.0.0.0/8, 192.168.1.0/24\"\nsupabase_secret_key: sb_secret_file\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.CORSAllowedOrigins) != 2 || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.0/24" || c.SupabaseKey != "sb_secret_file" {
+		t.Errorf("got origins %v proxies %v key %q, want both lists and the aliased key from the file", c.CORSAllowedOrigins, c.TrustedProxies, c.SupabaseKey)
 	}
 }

@@ -8,7 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -56,8 +59,13 @@ func bodyTooLarge(limit int64) error {
 }
 
 // decodeStrict parses body into dst: one JSON object, no unknown fields, no
-// trailing data, every field of the right type.
+// trailing data, every field of the right type. encoding/json matches names
+// case-insensitively and keeps the last of repeated keys, so the keys are
+// first checked to be exactly dst's, each at most once.
 func decodeStrict(body []byte, dst any) error {
+	if err := checkKeys(body, jsonFieldNames(dst)); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -102,4 +110,62 @@ func parseID(c echo.Context) (int64, error) {
 		return 0, &supabase.Error{Code: supabase.CodeInvalidRequest, Message: "id must be a positive integer", Details: map[string]string{"parameter": "id"}}
 	}
 	return id, nil
+}
+
+// checkKeys walks the top-level object of body and refuses a key that is
+// not exactly one of allowed, or that appears twice. Malformed JSON is left
+// for the decoder to describe.
+func checkKeys(body []byte, allowed map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := make(map[string]bool, len(allowed))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		if !allowed[key] {
+			return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: fmt.Sprintf("unknown field %q (field names are case-sensitive)", clipKey(key)), Details: map[string]string{"field": clipKey(key)}}
+		}
+		if seen[key] {
+			return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: fmt.Sprintf("field %q appears more than once", key), Details: map[string]string{"field": key}}
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// fieldNamesCache holds the JSON names of each body type, computed once.
+var fieldNamesCache sync.Map // reflect.Type -> map[string]bool
+
+// jsonFieldNames returns the JSON names of the fields of the struct dst
+// points to.
+func jsonFieldNames(dst any) map[string]bool {
+	t := reflect.TypeOf(dst).Elem()
+	if names, ok := fieldNamesCache.Load(t); ok {
+		return names.(map[string]bool)
+	}
+	names := make(map[string]bool, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	fieldNamesCache.Store(t, names)
+	return names
+}
+
+func clipKey(k string) string {
+	if len(k) > 64 {
+		return k[:64] + "…"
+	}
+	return k
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -38,13 +39,13 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 		e, status := classify(err)
 		reqLog := requestLogger(c, log)
 		switch {
+		case errors.Is(c.Request().Context().Err(), context.Canceled):
+			// The caller hung up; nothing is wrong with us or Supabase.
+			reqLog.Debug("caller went away", zap.Error(err))
 		case e.Code == supabase.CodeInternal:
 			reqLog.Error("request failed", zap.Error(err))
 		case status >= 500:
 			reqLog.Warn("upstream failed", zap.String("code", string(e.Code)), zap.Error(err))
-		}
-		if e.Code == supabase.CodeRateLimited {
-			c.Response().Header().Set("Retry-After", "1")
 		}
 		body, mErr := json.Marshal(utils.Failure(string(e.Code), e.Message, e.Details))
 		if mErr != nil {

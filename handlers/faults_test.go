@@ -65,6 +65,39 @@ func TestUpstreamFaults(t *testing.T) {
 	}
 }
 
+// TestSlowReadIsNotRetriedPastItsDeadline: a read that timed out has spent
+// the one deadline the whole call gets, so it is not tried again (which
+// would outlive the server's write timeout and leave the caller with no
+// answer at all).
+func TestSlowReadIsNotRetriedPastItsDeadline(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, fastFailing)
+	s.Upstream.setFault(fault{delay: 2 * time.Second})
+	before := len(s.Upstream.requests())
+	wantError(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusGatewayTimeout, "upstream_timeout")
+	if calls := len(s.Upstream.requests()) - before; calls != 1 {
+		t.Errorf("got %d upstream attempts, want 1", calls)
+	}
+}
+
+// TestUnavailableReadIsRetried: a read that met a 5xx is tried again, and
+// succeeds when the upstream recovered meanwhile.
+func TestUnavailableReadIsRetried(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, fastFailing)
+	s.Upstream.setFault(fault{status: 503, body: `{}`})
+	before := len(s.Upstream.requests())
+	wantError(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusBadGateway, "upstream_unavailable")
+	if calls := len(s.Upstream.requests()) - before; calls != 2 {
+		t.Errorf("got %d upstream attempts, want 2 (one retry)", calls)
+	}
+	before = len(s.Upstream.requests())
+	wantError(t, s.user(t, http.MethodPatch, "/api/whatsapp_sessions/1", `{"status":"connected"}`), http.StatusBadGateway, "upstream_unavailable")
+	if calls := len(s.Upstream.requests()) - before; calls != 1 {
+		t.Errorf("got %d upstream attempts for a write, want 1: writes are never retried", calls)
+	}
+}
+
 // TestUnreachableUpstreamThenRecovery points the gateway at a port where
 // nothing listens, then starts the upstream there.
 func TestUnreachableUpstreamThenRecovery(t *testing.T) {

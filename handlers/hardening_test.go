@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/metrics"
 	"github.com/wasessions/gateway/supabase"
 )
 
@@ -85,5 +87,45 @@ func TestLogsHoldNoSecretsOrPhoneNumbers(t *testing.T) {
 				t.Errorf("log entry %q contains a secret or phone number", line)
 			}
 		}
+	}
+}
+
+func TestMetricsRefuseProxiedLoopbackCallers(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, withMetrics(metrics.New(), ""))
+	wantStatus(t, s.do(t, http.MethodGet, "/metrics", ""), http.StatusOK)
+	for _, h := range []string{"X-Forwarded-For: 8.8.8.8", "Forwarded: for=8.8.8.8", "X-Real-IP: 8.8.8.8"} {
+		wantError(t, s.do(t, http.MethodGet, "/metrics", "", h), http.StatusUnauthorized, "unauthorized")
+	}
+}
+
+// TestRateLimitKeysOnTrustedProxyHeaderOnly: behind a listed proxy each
+// forwarded client has its own budget; without one, X-Forwarded-For is
+// ignored, so a client cannot get a fresh budget by inventing addresses.
+func TestRateLimitKeysOnTrustedProxyHeaderOnly(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	limited := func(d *handlers.Deps) { d.RateLimitRPS, d.RateLimitBurst = 0.01, 2 }
+	trusting := newStack(t, func(d *handlers.Deps, _ *supabase.ClientConfig) {
+		limited(d)
+		d.TrustedProxies = []*net.IPNet{loopback}
+	})
+	direct := newStack(t, func(d *handlers.Deps, _ *supabase.ClientConfig) { limited(d) })
+
+	for i := 0; i < 4; i++ {
+		xff := fmt.Sprintf("X-Forwarded-For: 203.0.113.%d", i)
+		wantStatus(t, trusting.user(t, http.MethodGet, "/api/whatsapp_sessions", "", xff), http.StatusOK)
+	}
+	statuses := []int{}
+	for i := 0; i < 4; i++ {
+		xff := fmt.Sprintf("X-Forwarded-For: 203.0.113.%d", i)
+		statuses = append(statuses, direct.user(t, http.MethodGet, "/api/whatsapp_sessions", "", xff).Status)
+	}
+	if statuses[2] != http.StatusTooManyRequests || statuses[3] != http.StatusTooManyRequests {
+		t.Errorf("got %v, want the third and fourth refused: untrusted X-Forwarded-For must not split the budget", statuses)
+	}
+	r := direct.user(t, http.MethodGet, "/api/whatsapp_sessions", "")
+	if r.Header.Get("Retry-After") != "100" {
+		t.Errorf("got Retry-After %q, want 100 for 0.01 requests per second", r.Header.Get("Retry-After"))
 	}
 }

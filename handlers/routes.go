@@ -3,8 +3,10 @@ package handlers
 import (
 	"context"
 	"crypto/subtle"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,7 +29,9 @@ type Deps struct {
 	CORSOrigins    []string
 	RateLimitRPS   float64 // 0 disables
 	RateLimitBurst int
-	TrustProxy     bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed for
+	// the client IP (rate limiting, logs); empty means the peer address.
+	TrustedProxies []*net.IPNet
 	// Ready reports whether Supabase answers; nil means always ready.
 	Ready func(ctx context.Context) error
 	// ReadyCacheTTL is how long a Ready answer is reused, so frequent
@@ -52,10 +56,15 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
-	if d.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(d.TrustedProxies) > 0 {
+		// Only the listed proxies: Echo's default would also trust every
+		// private address, letting anyone inside the network pick an IP.
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range d.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 
 	e.Use(requestID(), accessLog(d.Log), observe(d.ObserveRequest), middleware.Recover(), securityHeaders())
@@ -76,7 +85,7 @@ func New(d Deps) *echo.Echo {
 		e.GET("/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, d.OpenAPI) })
 	}
 	if d.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(d.Metrics), metricsGuard(d.MetricsToken))
+		e.GET("/metrics", echo.WrapHandler(d.Metrics), metricsGuard(d.MetricsToken, len(d.TrustedProxies) > 0))
 	}
 
 	// Middleware is attached per route, not per group: an Echo group with
@@ -120,14 +129,16 @@ func rateLimit(rps float64, burst int) echo.MiddlewareFunc {
 	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 		Rate: rate.Limit(rps), Burst: burst, ExpiresIn: 3 * time.Minute,
 	})
+	// One token comes back every 1/rps seconds.
+	retryAfter := strconv.Itoa(int(math.Ceil(1 / rps)))
+	deny := func(c echo.Context) error {
+		c.Response().Header().Set("Retry-After", retryAfter)
+		return supabase.Errorf(supabase.CodeRateLimited, "too many requests from this client; retry after the Retry-After seconds")
+	}
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: store,
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return supabase.Errorf(supabase.CodeRateLimited, "too many requests from this client; retry after the Retry-After seconds")
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return supabase.Errorf(supabase.CodeRateLimited, "too many requests; retry after the Retry-After seconds")
-		},
+		Store:        store,
+		DenyHandler:  func(c echo.Context, _ string, _ error) error { return deny(c) },
+		ErrorHandler: func(c echo.Context, _ error) error { return deny(c) },
 	})
 }
 
@@ -136,7 +147,9 @@ func rateLimit(rps float64, burst int) echo.MiddlewareFunc {
 func readiness(ready func(context.Context) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if ready != nil {
-			ctx, cancel := context.WithTimeout(c.Request().Context(), readinessDeadline)
+			// The answer is cached and shared: one prober hanging up must not
+			// cancel the check and leave a false "not ready" behind.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), readinessDeadline)
 			defer cancel()
 			if err := ready(ctx); err != nil {
 				return c.JSON(http.StatusServiceUnavailable, map[string]any{
@@ -150,8 +163,10 @@ func readiness(ready func(context.Context) error) echo.HandlerFunc {
 }
 
 // metricsGuard serves /metrics to callers with the metrics token, or, when
-// none is configured, only to loopback callers (a sidecar or local scrape).
-func metricsGuard(token string) echo.MiddlewareFunc {
+// none is configured, only to loopback callers (a sidecar or local scrape)
+// that did not come through a proxy: behind a proxy on the same host every
+// outside caller would look like loopback.
+func metricsGuard(token string, behindProxy bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if token != "" {
@@ -161,11 +176,13 @@ func metricsGuard(token string) echo.MiddlewareFunc {
 				}
 				return supabase.Errorf(supabase.CodeUnauthorized, "send Authorization: Bearer <METRICS_TOKEN> to read metrics")
 			}
+			h := c.Request().Header
+			proxied := behindProxy || h.Get(echo.HeaderXForwardedFor) != "" || h.Get("Forwarded") != "" || h.Get(echo.HeaderXRealIP) != ""
 			host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-			if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+			if ip := net.ParseIP(host); !proxied && err == nil && ip != nil && ip.IsLoopback() {
 				return next(c)
 			}
-			return supabase.Errorf(supabase.CodeUnauthorized, "metrics are served to loopback callers only unless METRICS_TOKEN is set")
+			return supabase.Errorf(supabase.CodeUnauthorized, "metrics are served to direct loopback callers only unless METRICS_TOKEN is set")
 		}
 	}
 }

@@ -49,6 +49,8 @@ func TestCreateSessionRejectsBadBodies(t *testing.T) {
 	}{
 		{"not JSON", `{"session_id":`, "application/json", 400, "invalid_request"},
 		{"unknown field", `{"session_id":"a1","sesion_id":` + sesion + `,"admin":true}`, "application/json", 400, "invalid_request"},
+		{"field name in other case", `{"session_id":"a1","SESION_ID":` + sesion + `}`, "application/json", 400, "invalid_request"},
+		{"repeated field", `{"session_id":"a1","session_id":"a2","sesion_id":` + sesion + `}`, "application/json", 400, "invalid_request"},
 		{"sesion_id as string", `{"session_id":"a1","sesion_id":"` + sesion + `"}`, "application/json", 400, "invalid_request"},
 		{"sesion_id fractional", `{"session_id":"a1","sesion_id":1.5}`, "application/json", 400, "invalid_request"},
 		{"sesion_id zero", `{"session_id":"a1","sesion_id":0}`, "application/json", 400, "invalid_request"},

@@ -30,7 +30,7 @@ type ClientConfig struct {
 	URL       string        // project URL, e.g. https://abc.supabase.co; /rest/v1 is appended
 	Key       string        // secret (sb_secret_...) or legacy service-role key
 	UserAgent string        // sent instead of any caller's
-	Timeout   time.Duration // deadline of each attempt, unless the caller's ends sooner
+	Timeout   time.Duration // deadline of each operation, retries included
 	// Transport is the connection pool; nil means NewHTTPTransport(0).
 	Transport http.RoundTripper
 	// Resilience tunes retries and the breaker; zero means DefaultResilience.
@@ -97,8 +97,8 @@ func (c *Client) Ready(ctx context.Context) error {
 	})
 }
 
-// withDeadline bounds one upstream attempt by the configured timeout,
-// unless the caller's context already ends sooner.
+// withDeadline bounds one operation, retries included, by the configured
+// timeout, unless the caller's context already ends sooner.
 func (c *Client) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if c.timeout <= 0 {
 		return context.WithCancel(ctx)

@@ -17,8 +17,9 @@ type CallObserver func(operation, outcome string, d time.Duration)
 
 // ResilienceConfig tunes retries and the circuit breaker.
 type ResilienceConfig struct {
-	// ReadRetries is how many times a failed read is tried again. Writes
-	// are never retried by the gateway: see call.
+	// ReadRetries is how many more times a read is tried after Supabase
+	// was unreachable or answered 5xx, within the same deadline. Writes are
+	// never retried by the gateway: see call.
 	ReadRetries int
 	// RetryBackoff is the first pause between read attempts; it doubles,
 	// with full jitter.
@@ -54,12 +55,17 @@ func isUpstreamFailure(err error) bool {
 	return false
 }
 
-// call runs one logical operation against Supabase: bounded by the
-// configured deadline, guarded by the circuit breaker, observed, and — for
-// reads only — retried with backoff and jitter on upstream failures. Writes
-// are not retried: a create or webhook whose answer was lost may have been
-// applied, and the caller (frontend or orchestrator) owns that decision.
+// call runs one logical operation against Supabase: bounded, retries
+// included, by one deadline of the configured timeout (so a slow Supabase
+// gives 504 well inside the server's write timeout), guarded by the circuit
+// breaker, observed, and, for reads only, retried with backoff and jitter
+// when Supabase was unreachable or answered 5xx. A timeout is not retried:
+// the deadline is spent. Writes are never retried: a create or webhook
+// whose answer was lost may have been applied, and the caller (frontend or
+// orchestrator) owns that decision.
 func (c *Client) call(ctx context.Context, op string, read bool, fn func(ctx context.Context) error) error {
+	ctx, cancel := c.withDeadline(ctx)
+	defer cancel()
 	stats := callStatsFrom(ctx)
 	retries := 0
 	if read {
@@ -68,11 +74,7 @@ func (c *Client) call(ctx context.Context, op string, read bool, fn func(ctx con
 	backoff := c.resilience.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		_, err := c.breaker.Execute(func() (struct{}, error) {
-			attemptCtx, cancel := c.withDeadline(ctx)
-			defer cancel()
-			return struct{}{}, fn(attemptCtx)
-		})
+		_, err := c.breaker.Execute(func() (struct{}, error) { return struct{}{}, fn(ctx) })
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			c.observe(op, "short_circuit", 0)
 			return &Error{Code: CodeUpstreamUnavailable, Message: "Supabase is failing; the gateway is pausing calls for a few seconds, try again shortly", Err: err}
@@ -82,7 +84,7 @@ func (c *Client) call(ctx context.Context, op string, read bool, fn func(ctx con
 			stats.add(elapsed)
 		}
 		c.observe(op, outcomeOf(err), elapsed)
-		if err == nil || attempt >= retries || !isUpstreamFailure(err) || ctx.Err() != nil {
+		if err == nil || attempt >= retries || ErrorCode(err) != CodeUpstreamUnavailable || ctx.Err() != nil {
 			return err
 		}
 		// Full jitter: replicas that failed together do not retry together.

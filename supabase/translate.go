@@ -60,7 +60,7 @@ func translateUpstream(e *UpstreamError, notFound string) error {
 		return &Error{Code: CodeInvalidTransition, Message: transitionMessage(e.Message), Err: e}
 	case e.Code == "23514", e.Code == "23502", strings.HasPrefix(e.Code, "22"):
 		return &Error{Code: CodeInvalidRequest, Message: "the database rejected a value; check the fields against the documented formats", Err: e}
-	case e.Status == 504:
+	case e.Status == 504, e.Code == "57014": // 57014: statement timeout in the database
 		return &Error{Code: CodeUpstreamTimeout, Message: "Supabase did not answer in time; try again shortly", Err: e}
 	case e.Status >= 500:
 		return &Error{Code: CodeUpstreamUnavailable, Message: "Supabase is unavailable; try again shortly", Err: e}

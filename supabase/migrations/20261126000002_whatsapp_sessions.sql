@@ -71,7 +71,7 @@ $$;
 -- other means (dashboard, orchestrator, SQL) obey it too.
 alter table public.whatsapp_sessions drop constraint if exists whatsapp_sessions_session_id_check;
 alter table public.whatsapp_sessions add constraint whatsapp_sessions_session_id_check
-  check (session_id ~ '^[A-Za-z0-9_.:-]{1,128}$');
+  check (session_id ~ '^[A-Za-z0-9_.:-]{1,128}$') not valid;
 
 -- on delete restrict: a whatsapp_sessions row stands for a WhatsApp device
 -- link that still holds resources on the orchestrator (auth folder, port).
@@ -82,19 +82,42 @@ alter table public.whatsapp_sessions add constraint whatsapp_sessions_session_id
 -- delete the WhatsApp sessions first, through the gateway's DELETE.
 alter table public.whatsapp_sessions drop constraint if exists whatsapp_sessions_sesion_id_fkey;
 alter table public.whatsapp_sessions add constraint whatsapp_sessions_sesion_id_fkey
-  foreign key (sesion_id) references public.sesiones (id) on delete restrict;
+  foreign key (sesion_id) references public.sesiones (id) on delete restrict not valid;
 
 alter table public.whatsapp_sessions drop constraint if exists whatsapp_sessions_phone_number_check;
 alter table public.whatsapp_sessions add constraint whatsapp_sessions_phone_number_check
-  check (phone_number ~ '^[0-9]{6,15}$');
+  check (phone_number ~ '^[0-9]{6,15}$') not valid;
 
 alter table public.whatsapp_sessions drop constraint if exists whatsapp_sessions_status_check;
 alter table public.whatsapp_sessions add constraint whatsapp_sessions_status_check
-  check (status in ('pending', 'connected', 'disconnected', 'expired'));
+  check (status in ('pending', 'connected', 'disconnected', 'expired')) not valid;
 
 alter table public.whatsapp_sessions drop constraint if exists whatsapp_sessions_server_port_check;
 alter table public.whatsapp_sessions add constraint whatsapp_sessions_server_port_check
-  check (server_port between 1 and 65535);
+  check (server_port between 1 and 65535) not valid;
+
+-- The constraints above are added NOT VALID and then validated here, so a
+-- project whose older table holds rows that break them (a '+52...' phone,
+-- an orphan sesion_id) still migrates: new and updated rows are checked at
+-- once, and a warning names each constraint whose old rows need fixing,
+-- with the statement to run afterwards.
+do $$
+declare
+  v_constraint text;
+begin
+  foreach v_constraint in array array[
+    'whatsapp_sessions_session_id_check', 'whatsapp_sessions_sesion_id_fkey',
+    'whatsapp_sessions_phone_number_check', 'whatsapp_sessions_status_check',
+    'whatsapp_sessions_server_port_check'
+  ] loop
+    begin
+      execute pg_catalog.format('alter table public.whatsapp_sessions validate constraint %I', v_constraint);
+    exception when check_violation or foreign_key_violation then
+      raise warning 'whatsapp_sessions has existing rows that break %; new rows are checked already. Fix the old rows, then run: alter table public.whatsapp_sessions validate constraint %', v_constraint, v_constraint;
+    end;
+  end loop;
+end
+$$;
 
 -- session_id is indexed by its unique constraint; these serve the other
 -- documented look-ups (?sesion_id=eq.N, ?status=eq.connected) and the
