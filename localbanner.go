@@ -34,17 +34,21 @@ func randomSecret() string {
 	return hex.EncodeToString(b)
 }
 
-// localUserToken mints a Supabase-shaped access token with the run's JWT
-// secret, valid for a day, for the printed examples.
-func localUserToken(secret string) string {
+// userToken mints a Supabase-shaped access token with the configured JWT
+// secret, valid for a day, carrying the project's issuer when there is one.
+func userToken(cfg config.Config) string {
 	now := time.Now()
-	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+	claims := jwt.MapClaims{
 		"sub":  "00000000-0000-0000-0000-000000000001",
 		"aud":  "authenticated",
 		"role": "authenticated",
 		"iat":  now.Unix(),
 		"exp":  now.Add(24 * time.Hour).Unix(),
-	}).SignedString([]byte(secret))
+	}
+	if cfg.SupabaseURL != "" {
+		claims["iss"] = cfg.SupabaseURL + "/auth/v1"
+	}
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(cfg.SupabaseJWTSecret))
 	if err != nil {
 		return "<could not mint a token: " + err.Error() + ">"
 	}
@@ -80,7 +84,7 @@ Try it (sample sesiones row id %d):
   curl -s -X POST %s/new-session-connected -H "Authorization: %s" -H 'Content-Type: application/json' -d '{"session_id":"session_demo_1","phone_number":"5215512345678","status":"connected"}'
   curl -s '%s?status=eq.connected' -H "Authorization: Bearer $TOKEN"
 
-`, sesionID, localUserToken(cfg.SupabaseJWTSecret), base, sesionID, base, webhookAuth, base)
+`, sesionID, userToken(cfg), base, sesionID, base, webhookAuth, base)
 }
 
 // printToken prints a day-long user access token signed with the configured
@@ -89,6 +93,6 @@ func printToken(cfg config.Config, w io.Writer) error {
 	if cfg.SupabaseJWTSecret == "" {
 		return errors.New("SUPABASE_JWT_SECRET must be set to mint a token (local mode makes a random one per run and prints a token itself)")
 	}
-	_, err := fmt.Fprintln(w, localUserToken(cfg.SupabaseJWTSecret))
+	_, err := fmt.Fprintln(w, userToken(cfg))
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasessions/gateway/config"
 	"github.com/wasessions/gateway/supabase/supabasetest"
 )
 
@@ -161,7 +162,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill() }()
 	waitHealthy(t, base)
 
-	token := localUserToken(testJWTSecret)
+	token := userToken(config.Config{SupabaseURL: upstream.URL, SupabaseJWTSecret: testJWTSecret})
 	const inFlight = 12
 	statuses := make(chan int, inFlight)
 	var started sync.WaitGroup
