@@ -15,8 +15,15 @@ lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt would change the files above"; exit 1)
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
 
-fuzz: ## a short fuzzing session on each fuzz target
-	go test ./supabase/ -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s
+FUZZTIME ?= 30s
+fuzz: ## a short fuzzing session on each fuzz target (FUZZTIME per target)
+	go test ./supabase/ -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
+	go test ./handlers/ -run '^$$' -fuzz '^FuzzDecodeBodies$$' -fuzztime $(FUZZTIME)
+	go test ./auth/ -run '^$$' -fuzz '^FuzzWebhookVerify$$' -fuzztime $(FUZZTIME)
+	go test ./auth/ -run '^$$' -fuzz '^FuzzTokenVerify$$' -fuzztime $(FUZZTIME)
+	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
+	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseLogic$$' -fuzztime $(FUZZTIME)
 
-bench: ## micro-benchmarks, then the load benchmark
+bench: ## micro-benchmarks, then the load benchmark on loopback (bench/README.md)
 	go test -run '^$$' -bench . -benchmem ./...
+	bash bench/run.sh
