@@ -112,34 +112,114 @@ func parseID(c echo.Context) (int64, error) {
 	return id, nil
 }
 
-// checkKeys walks the top-level object of body and refuses a key that is
-// not exactly one of allowed, or that appears twice. Malformed JSON is left
-// for the decoder to describe.
+// checkKeys scans the top-level object of body and refuses a key that is
+// not exactly one of allowed, or that appears twice. It is a byte scanner,
+// not a second json.Decoder pass, since it runs on every write request;
+// anything malformed is left for the decoder to describe.
 func checkKeys(body []byte, allowed map[string]bool) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	var seen [16]string // the body types have at most 9 fields
+	n := 0
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
 		return nil
 	}
-	seen := make(map[string]bool, len(allowed))
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	i++
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] != '"' {
+			return nil // '}' or malformed: the decoder decides
+		}
+		end := scanString(body, i)
+		if end < 0 {
 			return nil
 		}
-		key, _ := tok.(string)
+		key := string(body[i+1 : end-1])
+		if strings.IndexByte(key, '\\') >= 0 {
+			var unquoted string
+			if json.Unmarshal(body[i:end], &unquoted) != nil {
+				return nil
+			}
+			key = unquoted
+		}
 		if !allowed[key] {
 			return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: fmt.Sprintf("unknown field %q (field names are case-sensitive)", clipKey(key)), Details: map[string]string{"field": clipKey(key)}}
 		}
-		if seen[key] {
-			return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: fmt.Sprintf("field %q appears more than once", key), Details: map[string]string{"field": key}}
+		for _, k := range seen[:n] {
+			if k == key {
+				return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: fmt.Sprintf("field %q appears more than once", key), Details: map[string]string{"field": key}}
+			}
 		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		if n < len(seen) {
+			seen[n] = key
+			n++
+		}
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ':' {
 			return nil
 		}
+		if i = skipValue(body, skipSpace(body, i+1)); i < 0 {
+			return nil
+		}
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] != ',' {
+			return nil
+		}
+		i++
 	}
-	return nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the index just past the string starting at b[i]
+// (which is '"'), or -1 if it is not terminated.
+func scanString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index just past the value starting at b[i]: a
+// string, or anything up to the next ',' or '}' at this depth, with nested
+// objects and arrays skipped whole. -1 means malformed.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			if i = scanString(b, i); i < 0 {
+				return -1
+			}
+			if depth == 0 {
+				return i
+			}
+			continue
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case c == ',' && depth == 0:
+			return i
+		}
+		i++
+	}
+	return -1
 }
 
 // fieldNamesCache holds the JSON names of each body type, computed once.

@@ -3,7 +3,7 @@ package handlers
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"regexp"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -12,58 +12,74 @@ import (
 	"github.com/wasessions/gateway/supabase"
 )
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// RequestObserver is told each request's route template, status and
+// latency, e.g. to count them.
+type RequestObserver func(method, route string, status int, latency time.Duration)
 
-// requestID accepts a caller's X-Request-ID when it is a plain token (so it
-// cannot forge log lines) and otherwise makes one; it is returned on the
-// response and attached to every log line of the request.
-func requestID() echo.MiddlewareFunc {
+// instrument is the outermost middleware: it gives the request its id
+// (returned in X-Request-ID, sent to Supabase, on every log line), hands
+// any error to Echo's error handler so the status is final, then writes
+// one access-log line, with the time spent waiting for Supabase, and
+// reports the request to observe. It is one middleware, not three, because
+// this runs on every request and each layer costs a closure and a copy of
+// the request.
+func instrument(log *zap.Logger, observe RequestObserver) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			id := c.Request().Header.Get(echo.HeaderXRequestID)
-			if !requestIDPattern.MatchString(id) {
+			start := time.Now()
+			req := c.Request()
+			id := req.Header.Get(echo.HeaderXRequestID)
+			if !validRequestID(id) {
 				id = newRequestID()
 			}
-			c.Response().Header().Set(echo.HeaderXRequestID, id)
-			c.SetRequest(c.Request().WithContext(supabase.WithRequestID(c.Request().Context(), id)))
-			return next(c)
+			c.Response().Header()[echo.HeaderXRequestID] = []string{id}
+			ctx, upstream := supabase.WithCallStats(req.Context(), id)
+			c.SetRequest(req.WithContext(ctx))
+
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			res := c.Response()
+			latency := time.Since(start)
+			if ce := log.Check(zap.InfoLevel, "request"); ce != nil {
+				ce.Write(
+					zap.String("request_id", id),
+					zap.String("method", req.Method),
+					zap.String("route", routeOf(c)),
+					zap.Int("status", res.Status),
+					zap.Duration("latency", latency),
+					zap.Duration("upstream_latency", upstream.Upstream()),
+					zap.Int64("bytes", res.Size),
+					zap.String("ip", c.RealIP()),
+				)
+			}
+			if observe != nil {
+				observe(req.Method, routeOf(c), res.Status, latency)
+			}
+			return nil
 		}
 	}
+}
+
+// validRequestID accepts a caller's id only when it is a plain token of
+// letters, digits and ._:- (at most 128), so it cannot forge log lines.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// accessLog writes one line per request, with the time spent waiting for
-// Supabase beside the total. The error is handed to Echo's error handler
-// here, so the line carries the status the caller saw.
-func accessLog(log *zap.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			ctx, upstream := supabase.WithCallStats(c.Request().Context())
-			c.SetRequest(c.Request().WithContext(ctx))
-			err := next(c)
-			if err != nil {
-				c.Error(err)
-			}
-			res := c.Response()
-			log.Info("request",
-				zap.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
-				zap.String("method", c.Request().Method),
-				zap.String("route", routeOf(c)),
-				zap.Int("status", res.Status),
-				zap.Duration("latency", time.Since(start)),
-				zap.Duration("upstream_latency", upstream.Upstream()),
-				zap.Int64("bytes", res.Size),
-				zap.String("ip", c.RealIP()),
-			)
-			return nil
-		}
-	}
 }
 
 // routeOf is the route template (never the raw path, whose ids and query
@@ -75,18 +91,24 @@ func routeOf(c echo.Context) string {
 	return "unmatched"
 }
 
-// securityHeaders sets the headers every API response should carry; no
-// Server header is ever sent.
+// securityHeaderValues are set on every response; no Server header is ever
+// sent. The slices are shared by all responses and never modified.
+var securityHeaderValues = http.Header{
+	"X-Content-Type-Options":    {"nosniff"},
+	"X-Frame-Options":           {"DENY"},
+	"Referrer-Policy":           {"no-referrer"},
+	"Content-Security-Policy":   {"default-src 'none'; frame-ancestors 'none'"},
+	"Cache-Control":             {"no-store"},
+	"Strict-Transport-Security": {"max-age=31536000; includeSubDomains"},
+}
+
 func securityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "no-referrer")
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-			h.Set("Cache-Control", "no-store")
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+			for name, values := range securityHeaderValues {
+				h[name] = values
+			}
 			return next(c)
 		}
 	}

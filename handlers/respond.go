@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,8 @@ var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return 
 func writeRaw(c echo.Context, status int, raw json.RawMessage) error {
 	bp := bufferPool.Get().(*[]byte)
 	buf := utils.AppendSuccessRaw((*bp)[:0], raw)
+	// A known length lets net/http send the body in one piece, not chunked.
+	c.Response().Header()[echo.HeaderContentLength] = []string{strconv.Itoa(len(buf))}
 	err := c.JSONBlob(status, buf)
 	if cap(buf) <= 1<<20 { // do not keep huge buffers alive
 		*bp = buf[:0]

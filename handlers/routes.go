@@ -42,7 +42,7 @@ type Deps struct {
 	MetricsToken string
 	// Observe is told each request's route template, status and latency and
 	// each webhook outcome; nil ignores them.
-	ObserveRequest func(method, route string, status int, latency time.Duration)
+	ObserveRequest RequestObserver
 	ObserveWebhook WebhookObserver
 	// OpenAPI is the API description served at /openapi.json.
 	OpenAPI []byte
@@ -67,7 +67,7 @@ func New(d Deps) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 
-	e.Use(requestID(), accessLog(d.Log), observe(d.ObserveRequest), middleware.Recover(), securityHeaders())
+	e.Use(instrument(d.Log, d.ObserveRequest), middleware.Recover(), securityHeaders())
 	if len(d.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  d.CORSOrigins,
@@ -99,25 +99,6 @@ func New(d Deps) *echo.Echo {
 	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
 	return e
-}
-
-// observe reports each request to the metrics, after the error handler
-// has set the final status.
-func observe(fn func(method, route string, status int, latency time.Duration)) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		if fn == nil {
-			return next
-		}
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			if err != nil {
-				c.Error(err)
-			}
-			fn(c.Request().Method, routeOf(c), c.Response().Status, time.Since(start))
-			return nil
-		}
-	}
 }
 
 // rateLimit limits each client IP to rps with burst, answering 429 with

@@ -111,38 +111,34 @@ func outcomeOf(err error) string {
 	return string(ErrorCode(err))
 }
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	requestIDKey ctxKey = iota
-	callStatsKey
-)
-
-// WithRequestID returns a context whose upstream calls carry id in
-// X-Request-ID, so one request can be followed from the gateway's logs into
-// Supabase's.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+// CallStats is what one incoming request carries to its upstream calls: its
+// id, sent to Supabase as X-Request-ID, and the time it spent waiting for
+// Supabase, for the access log. One context value holds both, so the
+// request is copied once.
+type CallStats struct {
+	RequestID string
+	nanos     atomic.Int64
 }
 
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
-// CallStats adds up the time one request spent waiting for Supabase.
-type CallStats struct{ nanos atomic.Int64 }
-
-// WithCallStats returns a context whose upstream calls are timed into the
-// returned CallStats.
-func WithCallStats(ctx context.Context) (context.Context, *CallStats) {
-	s := &CallStats{}
-	return context.WithValue(ctx, callStatsKey, s), s
+// WithCallStats returns a context whose upstream calls carry requestID and
+// are timed into the returned CallStats.
+func WithCallStats(ctx context.Context, requestID string) (context.Context, *CallStats) {
+	s := &CallStats{RequestID: requestID}
+	return context.WithValue(ctx, ctxKey{}, s), s
 }
 
 func callStatsFrom(ctx context.Context) *CallStats {
-	s, _ := ctx.Value(callStatsKey).(*CallStats)
+	s, _ := ctx.Value(ctxKey{}).(*CallStats)
 	return s
+}
+
+func requestIDFrom(ctx context.Context) string {
+	if s := callStatsFrom(ctx); s != nil {
+		return s.RequestID
+	}
+	return ""
 }
 
 func (s *CallStats) add(d time.Duration) { s.nanos.Add(int64(d)) }
