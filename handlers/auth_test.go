@@ -256,6 +256,9 @@ func TestCallerHeadersDoNotReachSupabase(t *testing.T) {
 				t.Errorf("%s %s: got %s %q forwarded, want none", r.Method, r.URL, h, got)
 			}
 		}
+		if got := r.Header.Values("Accept"); len(got) != 1 {
+			t.Errorf("%s %s: got Accept %q, want exactly one media type", r.Method, r.URL, got)
+		}
 		if got := r.Header.Get("Accept-Profile"); got != "public" {
 			t.Errorf("%s %s: got Accept-Profile %q, want public", r.Method, r.URL, got)
 		}

@@ -38,6 +38,12 @@ func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if id := requestIDFrom(req.Context()); id != "" {
 		req.Header.Set("X-Request-ID", id)
 	}
+	// postgrest-go's Single adds the object media type and its transport
+	// then appends its default application/json: send only the first, the
+	// one the query asked for, rather than rely on how a proxy merges them.
+	if accept := req.Header.Values("Accept"); len(accept) > 1 {
+		req.Header["Accept"] = accept[:1]
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil || resp.StatusCode < 400 {
 		return resp, err
