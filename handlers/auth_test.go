@@ -236,8 +236,13 @@ func TestCallerHeadersDoNotReachSupabase(t *testing.T) {
 	s.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(row.ID), "", callerHeaders...)
 	s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(row.ID), `{"status":"connected"}`, callerHeaders...)
 	s.webhook(t, orchestratorBody("leak_1", "2024-01-15T10:30:00Z"))
+	before := len(s.Upstream.requests())
+	s.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(row.ID), "", "X-Request-ID: trace-from-frontend-1")
 
 	reqs := s.Upstream.requests()
+	if got := reqs[before].Header.Get("X-Request-ID"); got != "trace-from-frontend-1" {
+		t.Errorf("got upstream X-Request-ID %q, want the caller's id passed on", got)
+	}
 	if len(reqs) < 5 {
 		t.Fatalf("got %d upstream requests, want at least 5", len(reqs))
 	}

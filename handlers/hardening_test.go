@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -77,8 +78,18 @@ func TestLogsHoldNoSecretsOrPhoneNumbers(t *testing.T) {
 	s.do(t, http.MethodGet, "/api/whatsapp_sessions", "", "Authorization: Bearer "+s.Token+"x")
 	s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(row.ID), `{"phone_number":"5215599999999","status":"pending"}`)
 
-	if logs.Len() == 0 {
-		t.Fatal("got no log entries, want access lines at least")
+	access := logs.FilterMessage("request").FilterField(zap.String("route", "/api/whatsapp_sessions/:id")).All()
+	if len(access) == 0 {
+		t.Fatal("got no access line for the PATCH, want one per request")
+	}
+	fields := access[0].ContextMap()
+	for _, name := range []string{"request_id", "method", "status", "latency", "upstream_latency", "ip"} {
+		if _, ok := fields[name]; !ok {
+			t.Errorf("access line lacks %s: %v", name, fields)
+		}
+	}
+	if up, _ := fields["upstream_latency"].(time.Duration); up <= 0 {
+		t.Errorf("got upstream_latency %v, want the time spent in Supabase", fields["upstream_latency"])
 	}
 	for _, e := range logs.All() {
 		line := e.Message + " " + fmt.Sprint(e.ContextMap())
