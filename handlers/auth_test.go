@@ -184,9 +184,11 @@ func TestRequestIDIsEchoedOrMade(t *testing.T) {
 func jwksJSON(t testing.TB, kid string, pub *ecdsa.PublicKey) []byte {
 	t.Helper()
 	b64 := base64.RawURLEncoding.EncodeToString
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	point, err := pub.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := point[1:33], point[33:65]
 	doc, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
 		"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig", "x": b64(x), "y": b64(y),
 	}}})

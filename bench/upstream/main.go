@@ -42,10 +42,10 @@ func main() {
 	rows := flag.Int("rows", 10, "rows in the list answer")
 	addrFile := flag.String("addr-file", "", "write the bound address here once listening")
 	flag.Parse()
-	if err := run(*addr, *rows, *addrFile); err != nil {
-		fmt.Fprintln(os.Stderr, "upstream:", err)
-		os.Exit(1)
-	}
+	// run serves until the process is killed; it returns only on failure.
+	err := run(*addr, *rows, *addrFile)
+	fmt.Fprintln(os.Stderr, "upstream:", err)
+	os.Exit(1)
 }
 
 func run(addr string, rows int, addrFile string) error {
