@@ -13,7 +13,7 @@ test: ## unit and integration tests; starts PostgreSQL if needed
 lint:
 	go vet ./...
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt would change the files above"; exit 1)
-	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2); skipped"; fi
 
 FUZZTIME ?= 30s
 fuzz: ## a short fuzzing session on each fuzz target (FUZZTIME per target)
