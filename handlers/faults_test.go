@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -194,5 +196,28 @@ func waitFor(tb testing.TB, within time.Duration, cond func() bool) {
 			tb.Fatalf("condition not met within %v", within)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// panickingStore is a bug in a dependency: every call panics.
+type panickingStore struct{ handlers.SessionStore }
+
+func (panickingStore) GetSession(context.Context, int64) (json.RawMessage, error) {
+	panic("store bug")
+}
+
+// TestPanicIsAnInternalErrorInTheEnvelope: a bug answers 500 internal with
+// the request id to quote, never a dropped connection or a stack trace.
+func TestPanicIsAnInternalErrorInTheEnvelope(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	gw := newStackOver(t, s, panickingStore{})
+	r := gw.user(t, http.MethodGet, "/api/whatsapp_sessions/1", "")
+	wantError(t, r, http.StatusInternalServerError, "internal")
+	if strings.Contains(r.Raw, "store bug") || strings.Contains(r.Raw, "goroutine") {
+		t.Errorf("got %s, want no panic text in the answer", r.Raw)
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Error("got no X-Request-ID, want one to quote")
 	}
 }

@@ -40,8 +40,8 @@ type Deps struct {
 	// Metrics serves /metrics; nil disables the route.
 	Metrics      http.Handler
 	MetricsToken string
-	// Observe is told each request's route template, status and latency and
-	// each webhook outcome; nil ignores them.
+	// ObserveRequest is told each request's route template, status and
+	// latency, ObserveWebhook each webhook outcome; nil ignores them.
 	ObserveRequest RequestObserver
 	ObserveWebhook WebhookObserver
 	// OpenAPI is the API description served at /openapi.json.
@@ -67,7 +67,13 @@ func New(d Deps) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 
-	e.Use(instrument(d.Log, d.ObserveRequest), middleware.Recover(), securityHeaders())
+	recoverPanics := middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			requestLogger(c, d.Log).Error("panic", zap.Error(err), zap.ByteString("stack", stack))
+			return &supabase.Error{Code: supabase.CodeInternal, Message: "internal error", Err: err}
+		},
+	})
+	e.Use(instrument(d.Log, d.ObserveRequest), recoverPanics, securityHeaders())
 	if len(d.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  d.CORSOrigins,
