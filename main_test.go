@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/wasessions/gateway/config"
 	"github.com/wasessions/gateway/supabase/supabasetest"
 )
@@ -25,6 +27,22 @@ const (
 	testJWTSecret     = "main-test-jwt-secret-0123456789abcdef"
 	testWebhookSecret = "main-test-webhook-secret"
 )
+
+// TestMain fails the run if run() leaves a goroutine behind after its
+// context ends: the local data API, pools and verifiers must all stop.
+func TestMain(m *testing.M) {
+	before := goleak.IgnoreCurrent()
+	code := m.Run()
+	// The tests' own client keeps idle connections; they are not the gateway's.
+	http.DefaultClient.CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(before); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // freePort returns a loopback port that was free a moment ago.
 func freePort(tb testing.TB) int {
@@ -92,14 +110,31 @@ func TestRunLocalMode(t *testing.T) {
 			t.Errorf("got start-up output %q, want it to contain %q", banner, want)
 		}
 	}
-	res, err := http.Get(base + "/readyz")
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Errorf("got readyz %v %v, want 200 once migrated", res, err)
+	for path, want := range map[string]int{"/readyz": http.StatusOK, "/api/whatsapp_sessions": http.StatusUnauthorized} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: got %d, want %d", path, res.StatusCode, want)
+		}
 	}
-	res, err = http.Get(base + "/api/whatsapp_sessions")
-	if err != nil || res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("got %v %v, want 401 without a token", res, err)
+
+	// A client that never finishes its headers is cut off by the server's
+	// read-header timeout instead of holding a connection forever.
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Errorf("got %v from a slow client's connection, want it closed by the server", err)
+	}
+	conn.Close()
 
 	cancel()
 	select {

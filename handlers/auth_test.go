@@ -138,6 +138,8 @@ func TestWebhookRefusesForgedDeliveries(t *testing.T) {
 		{"no credentials, not JSON", "session_id=wh_guarded", []string{"Content-Type: text/plain"}},
 		{"no credentials, oversized", strings.Repeat("x", 100<<10), nil},
 		{"wrong bearer, not JSON", "session_id=wh_guarded", []string{"Authorization: Bearer wrong", "Content-Type: text/plain"}},
+		{"wrong bearer, oversized", strings.Repeat("x", 100<<10), []string{"Authorization: Bearer wrong"}},
+		{"junk signature, oversized", strings.Repeat("x", 100<<10), []string{"X-Webhook-Timestamp: " + goodTS, "X-Webhook-Signature: sha256=00"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
+	"github.com/wasessions/gateway/auth"
 	"github.com/wasessions/gateway/supabase"
 )
 
@@ -32,16 +33,29 @@ func sessionConnected(store SessionStore, verifier WebhookVerifier, bodyLimit in
 	}
 	return func(c echo.Context) error {
 		h := c.Request().Header
-		if h.Get(echo.HeaderAuthorization) == "" && h.Get("X-Webhook-Signature") == "" {
-			return refuse(c, errNoWebhookCredentials)
+		signed := h.Get(auth.HeaderWebhookSignature) != ""
+		if !signed {
+			if h.Get(echo.HeaderAuthorization) == "" {
+				return refuse(c, errNoWebhookCredentials)
+			}
+			// A bearer secret does not depend on the body: check it first.
+			if err := verifier.Verify(h, nil); err != nil {
+				return refuse(c, err)
+			}
 		}
 		body, err := readLimited(c, bodyLimit)
 		if err != nil {
+			if signed && supabase.ErrorCode(err) == supabase.CodePayloadTooLarge {
+				// A body that cannot be read whole cannot be verified.
+				return refuse(c, errUnverifiableBody)
+			}
 			observe("refused")
 			return err
 		}
-		if err := verifier.Verify(h, body); err != nil {
-			return refuse(c, err)
+		if signed {
+			if err := verifier.Verify(h, body); err != nil {
+				return refuse(c, err)
+			}
 		}
 		if err := requireJSON(c); err != nil {
 			return err
@@ -62,4 +76,7 @@ func sessionConnected(store SessionStore, verifier WebhookVerifier, bodyLimit in
 	}
 }
 
-var errNoWebhookCredentials = errors.New("no Authorization or X-Webhook-Signature header")
+var (
+	errNoWebhookCredentials = errors.New("no Authorization or X-Webhook-Signature header")
+	errUnverifiableBody     = errors.New("signed body is over the size limit and cannot be verified")
+)

@@ -72,7 +72,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e, internal := asAPIError(err)
 		if internal {
-			s.log.Error("localrest: request failed",
+			// The gateway's request id, so this line joins the request's others.
+			s.log.Error("localrest: request failed", zap.String("request_id", r.Header.Get("X-Request-ID")),
 				zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 		}
 		writeError(w, e)
