@@ -140,19 +140,7 @@ type response struct {
 }
 
 // session is a whatsapp_sessions row as the API returns it.
-type session struct {
-	ID             int64      `json:"id"`
-	SessionID      string     `json:"session_id"`
-	SesionID       *int64     `json:"sesion_id"`
-	PhoneNumber    *string    `json:"phone_number"`
-	Status         string     `json:"status"`
-	LastSeen       *time.Time `json:"last_seen"`
-	AuthFolderPath *string    `json:"auth_folder_path"`
-	ServerPort     *int       `json:"server_port"`
-	WhatsappUserID *string    `json:"whatsapp_user_id"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-}
+type session = supabasetest.Session
 
 // do sends a request with headers given as "Name: value" strings.
 func (s *stack) do(tb testing.TB, method, path, body string, headers ...string) response {
