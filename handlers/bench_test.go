@@ -91,7 +91,7 @@ func (s *benchStore) ListSessions(context.Context, supabase.ListQuery) (json.Raw
 func (s *benchStore) GetSession(context.Context, int64) (json.RawMessage, error) { return s.row, nil }
 
 func (s *benchStore) CreateSession(context.Context, supabase.NewSession) (supabase.Result, error) {
-	return supabase.Result{Outcome: supabase.OutcomeCreated, Session: s.row}, nil
+	return supabase.Result{Outcome: "created", Session: s.row}, nil
 }
 
 func (s *benchStore) UpdateSession(context.Context, int64, supabase.SessionPatch) (json.RawMessage, error) {
@@ -101,7 +101,7 @@ func (s *benchStore) UpdateSession(context.Context, int64, supabase.SessionPatch
 func (s *benchStore) DeleteSession(context.Context, int64) error { return nil }
 
 func (s *benchStore) ApplyConnection(context.Context, supabase.Connection) (supabase.Result, error) {
-	return supabase.Result{Outcome: supabase.OutcomeApplied, Session: s.row}, nil
+	return supabase.Result{Outcome: "applied", Session: s.row}, nil
 }
 
 // benchGateway is the HTTP layer wired as main.go wires it, with store.

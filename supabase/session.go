@@ -232,20 +232,12 @@ func (c Connection) Validate() error {
 	return nil
 }
 
-// Outcomes of the two session functions, as the database reports them.
-const (
-	OutcomeCreated   = "created"
-	OutcomeLinked    = "linked"
-	OutcomeApplied   = "applied"
-	OutcomeDuplicate = "duplicate"
-	OutcomeStale     = "stale"
-	OutcomeEarly     = "early"
-)
-
 // Result is what the create and webhook functions return: what happened,
 // and the session row as stored afterwards, kept as raw JSON so handlers can
 // pass it on without re-encoding.
 type Result struct {
+	// Outcome is "created" or "linked" for a create; "applied",
+	// "duplicate", "stale" or "early" for a connection report.
 	Outcome string          `json:"outcome"`
 	Session json.RawMessage `json:"session"`
 }
