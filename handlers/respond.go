@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
@@ -11,24 +11,22 @@ import (
 	"github.com/wasessions/gateway/utils"
 )
 
-// bufferPool recycles response buffers: the list path wraps the upstream
-// body on every request, and a fresh slice each time is garbage.
-var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
 // writeRaw sends raw, already-valid JSON from Supabase wrapped in the
-// success envelope, without decoding and re-encoding it.
+// success envelope, without decoding, re-encoding or copying it.
 func writeRaw(c echo.Context, status int, raw json.RawMessage) error {
-	bp := bufferPool.Get().(*[]byte)
-	buf := utils.AppendSuccessRaw((*bp)[:0], raw)
+	h := c.Response().Header()
+	h[echo.HeaderContentType] = jsonContentType
 	// A known length lets net/http send the body in one piece, not chunked.
-	c.Response().Header()[echo.HeaderContentLength] = []string{strconv.Itoa(len(buf))}
-	err := c.JSONBlob(status, buf)
-	if cap(buf) <= 1<<20 { // do not keep huge buffers alive
-		*bp = buf[:0]
-		bufferPool.Put(bp)
+	h[echo.HeaderContentLength] = []string{strconv.Itoa(utils.SuccessRawSize(raw))}
+	c.Response().WriteHeader(status)
+	if c.Request().Method == http.MethodHead {
+		return nil
 	}
-	return err
+	return utils.WriteSuccessRaw(c.Response(), raw)
 }
+
+// jsonContentType is shared by every response; never modified.
+var jsonContentType = []string{echo.MIMEApplicationJSON}
 
 // writeData sends data in the success envelope.
 func writeData(c echo.Context, status int, data any) error {

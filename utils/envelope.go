@@ -1,6 +1,9 @@
 package utils
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"io"
+)
 
 // Envelope is the shape of every response body: success with data, or
 // failure with an error.
@@ -30,11 +33,19 @@ var (
 	successSuffix = []byte(`}`)
 )
 
-// AppendSuccessRaw appends a success envelope around raw, already-valid JSON
-// to dst. It lets a handler wrap an upstream body without decoding and
-// re-encoding it.
-func AppendSuccessRaw(dst []byte, raw json.RawMessage) []byte {
-	dst = append(dst, successPrefix...)
-	dst = append(dst, raw...)
-	return append(dst, successSuffix...)
+// SuccessRawSize is the length of the success envelope around raw.
+func SuccessRawSize(raw json.RawMessage) int {
+	return len(successPrefix) + len(raw) + len(successSuffix)
+}
+
+// WriteSuccessRaw writes a success envelope around raw, already-valid JSON
+// to w. It lets a handler pass an upstream body on without decoding,
+// re-encoding or even copying it.
+func WriteSuccessRaw(w io.Writer, raw json.RawMessage) error {
+	for _, part := range [][]byte{successPrefix, raw, successSuffix} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }

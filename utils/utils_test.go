@@ -1,6 +1,7 @@
 package utils
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -26,8 +27,16 @@ func TestSupabaseHeaders(t *testing.T) {
 	}
 }
 
-func TestAppendSuccessRaw(t *testing.T) {
-	got := AppendSuccessRaw(nil, json.RawMessage(`[{"id":1}]`))
+func TestWriteSuccessRaw(t *testing.T) {
+	raw := json.RawMessage(`[{"id":1}]`)
+	var buf bytes.Buffer
+	if err := WriteSuccessRaw(&buf, raw); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.Bytes()
+	if len(got) != SuccessRawSize(raw) {
+		t.Errorf("got %d bytes, want SuccessRawSize %d", len(got), SuccessRawSize(raw))
+	}
 	var env struct {
 		Success bool             `json:"success"`
 		Data    []map[string]int `json:"data"`
