@@ -25,7 +25,7 @@ import (
 	"github.com/wasessions/gateway/auth"
 	"github.com/wasessions/gateway/handlers"
 	"github.com/wasessions/gateway/supabase"
-	"github.com/wasessions/gateway/supabase/migrations"
+	"github.com/wasessions/gateway/supabase/migrate"
 	"github.com/wasessions/gateway/supabase/supabasetest"
 )
 
@@ -56,7 +56,7 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	tb.Helper()
 	ctx := context.Background()
 	pool := supabasetest.NewPool(tb, supabasetest.NewDatabase(tb))
-	if _, err := migrations.Apply(ctx, pool); err != nil {
+	if _, err := migrate.Apply(ctx, pool); err != nil {
 		tb.Fatalf("apply migrations: %v", err)
 	}
 	restURL, key := supabasetest.NewLocalREST(tb, pool)

@@ -17,7 +17,7 @@ import (
 	"github.com/wasessions/gateway/utils"
 )
 
-// The database functions the gateway calls through RPC; see migrations/.
+// The database functions the gateway calls through RPC; see supabase/migrations.
 const (
 	createFunction    = "create_whatsapp_session"
 	connectedFunction = "whatsapp_session_connected"

@@ -3,5 +3,6 @@
 // PostgREST query string before anything is forwarded, the client that talks
 // to Supabase through postgrest-go, and the translation of PostgREST and
 // PostgreSQL errors into the gateway's error codes. The schema itself lives in
-// migrations/, and the local-mode PostgREST-protocol server in localrest/.
+// migrations/ (applied locally by migrate/), and the local-mode
+// PostgREST-protocol server in localrest/.
 package supabase

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/wasessions/gateway/supabase"
-	"github.com/wasessions/gateway/supabase/migrations"
+	"github.com/wasessions/gateway/supabase/migrate"
 	"github.com/wasessions/gateway/supabase/supabasetest"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestSessionColumnsMatchMigrations(t *testing.T) {
 	pool := supabasetest.NewPool(t, supabasetest.NewDatabase(t))
 	ctx := context.Background()
-	if _, err := migrations.Apply(ctx, pool); err != nil {
+	if _, err := migrate.Apply(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := pool.Query(ctx, `select column_name from information_schema.columns

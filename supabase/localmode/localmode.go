@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wasessions/gateway/supabase/localrest"
-	"github.com/wasessions/gateway/supabase/migrations"
+	"github.com/wasessions/gateway/supabase/migrate"
 	"github.com/wasessions/gateway/utils"
 )
 
@@ -43,7 +43,7 @@ func Start(ctx context.Context, databaseURL string, log *zap.Logger) (*Backend, 
 		pool.Close()
 		return nil, fmt.Errorf("local mode needs PostgreSQL at DATABASE_URL and cannot reach it (start it, or set SUPABASE_URL): %w", err)
 	}
-	applied, err := migrations.Apply(ctx, pool)
+	applied, err := migrate.Apply(ctx, pool)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("apply migrations: %w", err)

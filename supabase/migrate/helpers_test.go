@@ -1,4 +1,4 @@
-package migrations_test
+package migrate_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/wasessions/gateway/supabase/migrations"
+	"github.com/wasessions/gateway/supabase/migrate"
 	"github.com/wasessions/gateway/supabase/supabasetest"
 )
 
@@ -45,7 +45,7 @@ func newDatabase(tb testing.TB) *pgxpool.Pool {
 
 func mustApply(tb testing.TB, pool *pgxpool.Pool) []string {
 	tb.Helper()
-	applied, err := migrations.Apply(testContext(tb), pool)
+	applied, err := migrate.Apply(testContext(tb), pool)
 	if err != nil {
 		tb.Fatalf("Apply: %v", err)
 	}

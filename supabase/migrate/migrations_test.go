@@ -1,4 +1,4 @@
-package migrations_test
+package migrate_test
 
 import (
 	"io/fs"
@@ -12,13 +12,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wasessions/gateway/supabase/migrations"
+	"github.com/wasessions/gateway/supabase/migrate"
 )
 
 // versions lists the versions of the embedded files, in file-name order.
 func versions(tb testing.TB) []string {
 	tb.Helper()
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := fs.Glob(migrate.FS, "*.sql")
 	if err != nil {
 		tb.Fatalf("list migrations: %v", err)
 	}
@@ -31,7 +31,7 @@ func versions(tb testing.TB) []string {
 }
 
 func TestFilesFollowSupabaseCLINaming(t *testing.T) {
-	names, err := fs.Glob(migrations.FS, "*")
+	names, err := fs.Glob(migrate.FS, "*")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,13 +73,13 @@ func TestApplyIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, _ := fs.Glob(migrations.FS, "*.sql")
+	names, _ := fs.Glob(migrate.FS, "*.sql")
 	sort.Strings(names)
 	if len(records) != len(names) {
 		t.Fatalf("schema_migrations: got %d rows, want %d", len(records), len(names))
 	}
 	for i, rec := range records {
-		body, _ := fs.ReadFile(migrations.FS, names[i])
+		body, _ := fs.ReadFile(migrate.FS, names[i])
 		wantName := strings.TrimSuffix(names[i][15:], ".sql")
 		if rec.Version != names[i][:14] || rec.Name != wantName {
 			t.Errorf("row %d: got %s_%s, want %s", i, rec.Version, rec.Name, names[i])
@@ -99,10 +99,10 @@ func TestMigrationFilesRerunSafely(t *testing.T) {
 	id := newSesion(t, pool)
 	mustCreate(t, pool, "rerun", id)
 
-	names, _ := fs.Glob(migrations.FS, "*.sql")
+	names, _ := fs.Glob(migrate.FS, "*.sql")
 	sort.Strings(names)
 	for _, name := range names {
-		body, _ := fs.ReadFile(migrations.FS, name)
+		body, _ := fs.ReadFile(migrate.FS, name)
 		if _, err := pool.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
 			t.Fatalf("run %s again: %v", name, err)
 		}
@@ -135,7 +135,7 @@ func TestApplyConcurrently(t *testing.T) {
 	for range appliers {
 		wg.Go(func() {
 			<-start
-			got, err := migrations.Apply(ctx, pool)
+			got, err := migrate.Apply(ctx, pool)
 			mu.Lock()
 			defer mu.Unlock()
 			applied = append(applied, got...)
@@ -171,7 +171,7 @@ func TestApplyStopsAtABrokenMigration(t *testing.T) {
 		"20260101000003_after.sql":  {Data: []byte("create table public.after (id int);\n")},
 	}
 
-	applied, err := migrations.ApplyFS(ctx, pool, files)
+	applied, err := migrate.ApplyFS(ctx, pool, files)
 	if !slices.Equal(applied, []string{"20260101000001"}) {
 		t.Fatalf("applied: got %v, want only 20260101000001", applied)
 	}
@@ -194,7 +194,7 @@ func TestApplyStopsAtABrokenMigration(t *testing.T) {
 
 	// Once fixed, the next run picks up where the last one stopped.
 	files["20260101000002_broken.sql"] = &fstest.MapFile{Data: []byte("create table public.half (id int);\n")}
-	applied, err = migrations.ApplyFS(ctx, pool, files)
+	applied, err = migrate.ApplyFS(ctx, pool, files)
 	if err != nil || !slices.Equal(applied, []string{"20260101000002", "20260101000003"}) {
 		t.Fatalf("after the fix: got %v, %v; want 20260101000002 and 20260101000003", applied, err)
 	}
@@ -216,7 +216,7 @@ func TestApplyRefusesBadFileNames(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		if _, err := migrations.ApplyFS(testContext(t), pool, tt.files); err == nil {
+		if _, err := migrate.ApplyFS(testContext(t), pool, tt.files); err == nil {
 			t.Errorf("%s: got no error, want the file name refused", tt.name)
 		}
 	}

@@ -1,4 +1,4 @@
-package migrations_test
+package migrate_test
 
 // How the migrations meet real Supabase projects: tables the project
 // already has, and the roles and default privileges Supabase sets up.
@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wasessions/gateway/supabase/migrations"
+	"github.com/wasessions/gateway/supabase/migrate"
 )
 
 // Users' projects may already have sesiones, shaped their own way.
@@ -227,10 +227,10 @@ func TestPrivilegesOnSupabase(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	names, _ := fs.Glob(migrations.FS, "*.sql")
+	names, _ := fs.Glob(migrate.FS, "*.sql")
 	sort.Strings(names)
 	for _, name := range names {
-		body, _ := fs.ReadFile(migrations.FS, name)
+		body, _ := fs.ReadFile(migrate.FS, name)
 		if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

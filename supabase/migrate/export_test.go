@@ -1,4 +1,4 @@
-package migrations
+package migrate
 
 // ApplyFS lets the external tests apply migrations other than the embedded
 // ones, such as a broken file.

@@ -1,14 +1,13 @@
-// Package migrations holds the schema as Supabase CLI migrations and applies
-// them to a local database. The .sql files in this folder are the single
-// source of the schema: `supabase db push` applies them to a Supabase
-// project, and Apply applies the very same files in local mode and in tests,
-// recording them where the Supabase CLI does, so either tool sees what the
-// other applied.
-package migrations
+// Package migrate applies the schema's Supabase CLI migrations
+// (supabase/migrations/*.sql) to a local database. Those files are the
+// single source of the schema: `supabase db push` applies them to a
+// Supabase project, and Apply applies the very same files in local mode and
+// in tests, recording them where the Supabase CLI does, so either tool sees
+// what the other applied.
+package migrate
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,13 +18,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wasessions/gateway/supabase"
 )
 
 // FS holds the migration files, named like the Supabase CLI names them:
 // <14-digit version>_<name>.sql.
-//
-//go:embed *.sql
-var FS embed.FS
+var FS = supabase.Migrations()
 
 // lockKey identifies the advisory lock Apply holds while it works, so that
 // replicas starting together and tests sharing a database take turns.

@@ -1,0 +1,24 @@
+package supabase
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// migrationFiles embeds the schema's SQL. The Supabase CLI owns
+// supabase/migrations/ (it reads every file there as a migration), so the
+// Go that applies them locally lives beside it, in supabase/migrate, and
+// reaches the files through Migrations.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the files of supabase/migrations, named as the
+// Supabase CLI names them: <14-digit version>_<name>.sql.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	return sub
+}
