@@ -150,7 +150,7 @@ func (w *WebhookVerifier) mac(timestamp string, body []byte) []byte {
 }
 
 // parseUnixSeconds accepts only plain decimal digits. strconv alone would also
-// take a sign, and the contract's "unix seconds" leaves no room for "+" or a
+// take a sign, and the documented "unix seconds" leaves no room for "+" or a
 // time before 1970.
 func parseUnixSeconds(s string) (time.Time, bool) {
 	if s == "" || len(s) > maxTimestampDigits {

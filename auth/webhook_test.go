@@ -98,7 +98,7 @@ func TestWebhookVerify(t *testing.T) {
 
 // signedAs signs body under a timestamp text of the caller's choosing, which
 // Sign cannot produce, to show that a correct MAC does not rescue a timestamp
-// the contract does not allow.
+// the API does not allow.
 func signedAs(body []byte, timestamp string) string {
 	return "sha256=" + hmacHex([]byte(testWebhookSecret), timestamp+"."+string(body))
 }

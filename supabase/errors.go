@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Code is one of the error codes of the contract's error table.
+// Code is one of the error codes of the API's error table (docs/api.md).
 type Code string
 
 // The contract's error codes.

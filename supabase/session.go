@@ -15,7 +15,7 @@ const (
 	StatusExpired      = "expired"
 )
 
-// Statuses lists every valid status, in the order the contract names them.
+// Statuses lists every valid status, in the order docs/api.md names them.
 var Statuses = []string{StatusPending, StatusConnected, StatusDisconnected, StatusExpired}
 
 var (

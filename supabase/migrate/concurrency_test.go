@@ -9,7 +9,7 @@ import (
 
 // The orchestrator's webhook and the frontend's create race for the same
 // session_id, from many connections at once, at READ COMMITTED. Whatever
-// the interleaving, the end state must be the one the contract describes:
+// the interleaving, the end state must be the one docs/api.md describes:
 // one row, linked to the sesión whose create won, connected, carrying the
 // newest report, and that sesión activo.
 func TestWebhookAndCreateRace(t *testing.T) {

@@ -121,7 +121,7 @@ func TestApplyOntoExistingSesiones(t *testing.T) {
 }
 
 // Projects that ran the Next.js API may have a whatsapp_sessions table that
-// predates the contract: looser rules, a missing column, set-null linkage.
+// predates this schema: looser rules, a missing column, set-null linkage.
 func TestApplyOntoExistingWhatsappSessions(t *testing.T) {
 	t.Parallel()
 	pool := newEmptyDatabase(t)

@@ -12,7 +12,7 @@ import (
 
 var statuses = []string{"pending", "connected", "disconnected", "expired"}
 
-// transitions is section 6 of the contract, written out pair by pair so the
+// transitions is the status table of docs/api.md, written out pair by pair so the
 // test does not share a mistake with the SQL.
 var transitions = []struct {
 	from, to string

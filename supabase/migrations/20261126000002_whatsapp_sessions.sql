@@ -2,7 +2,7 @@
 --
 -- Projects that ran the Next.js API this gateway replaces may already have
 -- the table. So the table is created when missing, and then every column,
--- default and constraint the contract asks for is brought into place on
+-- default and constraint of docs/api.md is brought into place on
 -- whatever table is there. Constraints carry the names PostgreSQL gives
 -- inline constraints, so an older table's constraint of the same meaning is
 -- replaced rather than duplicated. Running this file again changes nothing.
@@ -41,7 +41,7 @@ where created_at is null or updated_at is null;
 alter table public.whatsapp_sessions
   alter column session_id set not null,
   -- null only while the orchestrator's connection arrived before the
-  -- frontend created the record (contract, section 4.6)
+  -- frontend created the record (docs/api.md, the webhook's early outcome)
   alter column sesion_id drop not null,
   alter column status set default 'pending',
   alter column status set not null,

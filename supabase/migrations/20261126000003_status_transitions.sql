@@ -1,4 +1,4 @@
--- Status transitions of whatsapp_sessions (contract, section 6), enforced by
+-- Status transitions of whatsapp_sessions (docs/api.md, Status changes), enforced by
 -- the database so that no client can get around them and no two writers
 -- can race past them: a BEFORE UPDATE trigger sees the row version its
 -- UPDATE actually replaces (at READ COMMITTED a waiting UPDATE re-reads the

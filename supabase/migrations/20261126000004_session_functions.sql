@@ -9,7 +9,7 @@
 -- Both run with the caller's privileges (service_role through the gateway;
 -- it bypasses RLS) and return {"outcome": ..., "session": <row>}.
 
--- POST /api/whatsapp_sessions (contract, section 4.1 and 4.6).
+-- POST /api/whatsapp_sessions (docs/api.md).
 --   created: no row had this session_id; one is inserted, status pending.
 --   linked:  the orchestrator's connection arrived first (a row with no
 --            sesion_id); it is linked, and if connected the sesiones row
@@ -77,7 +77,7 @@ end
 $$;
 
 -- POST /api/whatsapp_sessions/new-session-connected, the orchestrator's
--- webhook (contract, section 4.6). A null status means connected, a null
+-- webhook (docs/api.md). A null status means connected, a null
 -- last_seen means now; other null arguments keep what is stored.
 --   early:     no row had this session_id; it is kept, unlinked, until the
 --              frontend's create links it.
