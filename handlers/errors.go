@@ -13,7 +13,7 @@ import (
 	"github.com/wasessions/gateway/utils"
 )
 
-// statusByCode is the contract's table from error code to HTTP status.
+// statusByCode is the API's table from error code to HTTP status.
 var statusByCode = map[supabase.Code]int{
 	supabase.CodeInvalidRequest:       http.StatusBadRequest,
 	supabase.CodeUnauthorized:         http.StatusUnauthorized,
@@ -59,7 +59,7 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// classify turns any error into a contract error and its status.
+// classify turns any error into an API error and its status.
 func classify(err error) (*supabase.Error, int) {
 	var e *supabase.Error
 	if errors.As(err, &e) {

@@ -8,7 +8,7 @@ import (
 // Code is one of the error codes of the API's error table (docs/api.md).
 type Code string
 
-// The contract's error codes.
+// The API's error codes (docs/api.md).
 const (
 	CodeInvalidRequest       Code = "invalid_request"
 	CodeUnauthorized         Code = "unauthorized"
@@ -23,7 +23,7 @@ const (
 	CodeInternal             Code = "internal"
 )
 
-// Error is the gateway's one error type: a contract code, a message written
+// Error is the gateway's one error type: an API error code, a message written
 // for the caller, optional details, and the underlying cause (never shown).
 type Error struct {
 	Code    Code
@@ -46,7 +46,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the contract code of err, or CodeInternal when err is not
+// ErrorCode returns the API error code of err, or CodeInternal when err is not
 // an *Error: anything unclassified is a bug.
 func ErrorCode(err error) Code {
 	var e *Error
