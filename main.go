@@ -21,6 +21,7 @@ import (
 	"github.com/wasessions/gateway/auth"
 	"github.com/wasessions/gateway/config"
 	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/live"
 	"github.com/wasessions/gateway/metrics"
 	"github.com/wasessions/gateway/supabase"
 	"github.com/wasessions/gateway/supabase/localmode"
@@ -119,6 +120,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer tokens.Close()
 
+	// One broker per replica: one history read per poll interval for all
+	// its live streams.
+	broker := live.New(live.Config{Source: store, PollInterval: cfg.StreamPollInterval, MaxClients: cfg.StreamMaxClients, Log: log})
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	brokerDone := make(chan struct{})
+	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
+	defer func() { stopBroker(); <-brokerDone }()
+
 	e := handlers.New(handlers.Deps{
 		Store:          store,
 		Tokens:         tokens,
@@ -137,6 +146,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ObserveRequest: meters.ObserveRequest,
 		ObserveWebhook: meters.ObserveWebhook,
 		OpenAPI:        handlers.OpenAPI,
+
+		Streams:         broker,
+		History:         store,
+		StreamHeartbeat: cfg.StreamHeartbeat,
 	})
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
@@ -151,6 +164,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
+	// Shutdown waits for idle connections, which a live stream never is:
+	// the broker ends them, each with a retry: hint to reconnect elsewhere.
+	srv.RegisterOnShutdown(broker.Drain)
 	if cfg.LocalMode() {
 		printLocalBanner(stdout, cfg, generated, ln.Addr().(*net.TCPAddr).Port, local.SampleSesion)
 	}

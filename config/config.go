@@ -39,6 +39,9 @@ type Config struct {
 	MetricsToken         string
 	ReadinessCacheTTL    time.Duration
 	UpstreamMaxIdleConns int
+	StreamHeartbeat      time.Duration
+	StreamPollInterval   time.Duration
+	StreamMaxClients     int
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -73,6 +76,9 @@ var settings = []setting{
 	{"METRICS_TOKEN", "", "bearer token for /metrics; empty serves /metrics only to loopback callers"},
 	{"READINESS_CACHE_TTL", "5s", "how long a /readyz answer is reused"},
 	{"UPSTREAM_MAX_IDLE_CONNS", "128", "idle keep-alive connections kept to Supabase"},
+	{"STREAM_HEARTBEAT", "15s", "interval of the comment line that keeps an idle live stream open through proxies"},
+	{"STREAM_POLL_INTERVAL", "1s", "how often a replica reads the session history for its open live streams"},
+	{"STREAM_MAX_CLIENTS", "10000", "open live streams per replica; more are answered 503"},
 }
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
@@ -146,6 +152,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		MetricsToken:         r.str("METRICS_TOKEN"),
 		ReadinessCacheTTL:    r.duration("READINESS_CACHE_TTL"),
 		UpstreamMaxIdleConns: r.intIn("UPSTREAM_MAX_IDLE_CONNS", 1, 10000),
+		StreamHeartbeat:      r.duration("STREAM_HEARTBEAT"),
+		StreamPollInterval:   r.duration("STREAM_POLL_INTERVAL"),
+		StreamMaxClients:     r.intIn("STREAM_MAX_CLIENTS", 1, 1000000),
 	}
 	if r.err != nil {
 		return Config{}, r.err

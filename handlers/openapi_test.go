@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/live"
 	"github.com/wasessions/gateway/supabase"
 )
 
@@ -237,14 +238,17 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		Log:     zap.NewNop(),
 		OpenAPI: handlers.OpenAPI,
 		Metrics: http.NotFoundHandler(),
+		Streams: live.New(live.Config{}),
 	})
 	served := map[string]bool{}
 	for _, r := range e.Routes() {
-		path := r.Path
-		if i := strings.Index(path, "/:"); i >= 0 {
-			path = path[:i+1] + "{" + path[i+2:] + "}"
+		segments := strings.Split(r.Path, "/")
+		for i, seg := range segments {
+			if strings.HasPrefix(seg, ":") {
+				segments[i] = "{" + seg[1:] + "}"
+			}
 		}
-		served[r.Method+" "+path] = true
+		served[r.Method+" "+strings.Join(segments, "/")] = true
 	}
 	documented := map[string]bool{}
 	for _, op := range documentedOperations(spec.doc) {

@@ -46,6 +46,12 @@ type Deps struct {
 	ObserveWebhook WebhookObserver
 	// OpenAPI is the API description served at /openapi.json.
 	OpenAPI []byte
+	// Streams and History serve the live status stream,
+	// GET /api/whatsapp_sessions/{id}/events, with a comment line every
+	// StreamHeartbeat; a nil Streams leaves the route out.
+	Streams         Streams
+	History         EventHistory
+	StreamHeartbeat time.Duration
 }
 
 // New builds the Echo server with every route of the API.
@@ -83,6 +89,13 @@ func New(d Deps) *echo.Echo {
 			MaxAge:        600,
 		}))
 	}
+	e.Use(refuseQueryToken())
+	if d.Streams != nil {
+		e.Use(pokeOnWrite(d.Streams))
+	}
+	if d.StreamHeartbeat <= 0 {
+		d.StreamHeartbeat = 15 * time.Second
+	}
 	limited := rateLimit(d.RateLimitRPS, d.RateLimitBurst)
 
 	e.GET("/healthz", func(c echo.Context) error { return writeData(c, http.StatusOK, map[string]string{"status": "ok"}) })
@@ -104,6 +117,10 @@ func New(d Deps) *echo.Echo {
 	e.GET(base+"/:id", getSession(d.Store), limited, user)
 	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
+	if d.Streams != nil {
+		// A stream counts against the rate limit once, when it opens.
+		e.GET(eventsPath, sessionEvents(d.Store, d.History, d.Streams, d.StreamHeartbeat, d.Log), limited, requireStreamUser(d.Tokens, d.Log))
+	}
 	return e
 }
 
