@@ -11,10 +11,10 @@ type filter struct {
 	// (sesiones.estado=eq.x); empty for the table read itself.
 	resource string
 	column   string
-	negate bool
-	op     string   // an operator operatorKind reports as supported
-	value  string   // the operand of every operator but in
-	list   []string // the operand of in
+	negate   bool
+	op       string   // an operator operatorKind reports as supported
+	value    string   // the operand of every operator but in
+	list     []string // the operand of in
 }
 
 // logicTree is and=(...), or=(...), optionally negated, holding filters
