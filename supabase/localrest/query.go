@@ -130,10 +130,8 @@ func (q *query) parsePage(key, v string) error {
 		q.limit = &n
 		return nil
 	}
-	if n < 0 {
-		return errParse(key+" parameter", v, 1, "expecting a non-negative integer")
-	}
-	q.offset = n
+	// A negative offset is no offset, as in PostgREST.
+	q.offset = max(n, 0)
 	return nil
 }
 
@@ -145,7 +143,7 @@ func parseSelect(v string) ([]string, error) {
 	items := []string{}
 	s.skipSpace()
 	if s.atEnd() {
-		return items, nil
+		return []string{"*"}, nil // an empty select is every column, as in PostgREST
 	}
 	for {
 		s.skipSpace()
