@@ -17,6 +17,8 @@
 //	                               (negative: ignored), the Range header on GET (intersected
 //	                               with limit/offset; other units ignored), Content-Range,
 //	                               206 and 416 (with Content-Range */total)
+//	embedded resources (reads)     to-one embeds in select with !inner/!left and filters on
+//	                               their columns
 //	POST (insert)                  an object or an array of objects with the same keys
 //	PATCH, DELETE                  with filters; PATCH [] or {} changes nothing (204)
 //	OPTIONS                        Allow from the relation's updatability
@@ -41,7 +43,7 @@
 // the Data API's Max Rows setting does; /auth/v1/.well-known/jwks.json is
 // public and, for this HS256-only project, {"keys":[]}.
 //
-// Refused: resource embedding, aliases, casts, aggregates and JSON paths
+// Refused: to-many and nested embeds, embeds in writes, aliases, casts, aggregates and JSON paths
 // in select, filters and order; the operators match, imatch, isdistinct,
 // cs, cd, ov, sl, sr, nxr, nxl, adj and the full-text ones; any/all
 // modifiers; PUT; upsert (resolution=, on_conflict=) and columns=;

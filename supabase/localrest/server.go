@@ -178,7 +178,12 @@ func (s *Server) serveTable(w http.ResponseWriter, r *http.Request, cat *catalog
 		if r.Method == http.MethodGet { // PostgREST reads Range on GET only (RFC 9110)
 			req.headerRange = parseRangeHeader(r.Header.Get("Range"))
 		}
-		return s.read(r.Context(), req)
+		return s.read(r.Context(), cat, req)
+	}
+	if q.usesEmbedding() {
+		return nil, errNotImplemented("resource embedding in writes")
+	}
+	switch r.Method {
 	case http.MethodDelete:
 		return s.remove(r.Context(), req)
 	}
