@@ -137,6 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MetricsToken:   cfg.MetricsToken,
 		ObserveRequest: meters.ObserveRequest,
 		ObserveWebhook: meters.ObserveWebhook,
+		ObserveAbort:   meters.ObserveAbort,
 		OpenAPI:        handlers.OpenAPI,
 	})
 

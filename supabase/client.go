@@ -107,9 +107,9 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 }
 
 // ListSessions runs a validated query and returns the rows as a JSON array,
-// exactly as Supabase sent it.
-func (c *Client) ListSessions(ctx context.Context, q ListQuery) (rows json.RawMessage, err error) {
-	err = c.call(ctx, "list", true, func(ctx context.Context) error {
+// exactly as Supabase sends it, streaming when it is large.
+func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
+	return c.fetch(ctx, "list", true, func(ctx context.Context) error {
 		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), "", false)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
@@ -117,34 +117,53 @@ func (c *Client) ListSessions(ctx context.Context, q ListQuery) (rows json.RawMe
 		}
 		// Range writes both offset= and limit=; postgrest-go has no bare offset.
 		f.Range(q.Offset, q.Offset+q.Limit-1, "")
-		var execErr error
-		rows, _, execErr = f.ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		_, _, err := f.ExecuteWithContext(ctx)
+		return translate(err, sessionNotFound)
 	})
-	return rows, err
 }
 
 // GetSession returns one session row as a JSON object.
-func (c *Client) GetSession(ctx context.Context, id int64) (row json.RawMessage, err error) {
-	err = c.call(ctx, "get", true, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = c.rest.From(SessionTable).Select("*", "", false).
+func (c *Client) GetSession(ctx context.Context, id int64) (Body, error) {
+	return c.fetch(ctx, "get", true, func(ctx context.Context) error {
+		_, _, err := c.rest.From(SessionTable).Select("*", "", false).
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		return translate(err, sessionNotFound)
 	})
-	return row, err
 }
 
 // UpdateSession applies a validated patch and returns the updated row. The
 // status rule is enforced by the database trigger, atomically with the write.
-func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (row json.RawMessage, err error) {
-	err = c.call(withSource(ctx, SourcePatch), "update", false, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = c.rest.From(SessionTable).Update(p.columns(), "representation", "").
+func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (Body, error) {
+	return c.fetch(withSource(ctx, SourcePatch), "update", false, func(ctx context.Context) error {
+		_, _, err := c.rest.From(SessionTable).Update(p.columns(), "representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		return translate(err, sessionNotFound)
 	})
-	return row, err
+}
+
+// fetch is call for an operation whose successful body is passed on as it
+// is: errorTransport leaves the body in a slot of ctx instead of letting
+// postgrest-go read it. A body still streaming keeps the call's deadline,
+// which ends when the Body is closed.
+func (c *Client) fetch(ctx context.Context, op string, read bool, fn func(ctx context.Context) error) (Body, error) {
+	ctx, cancel := c.withDeadline(ctx)
+	ctx, slot := withBodySlot(ctx)
+	err := c.attempts(ctx, op, read, fn)
+	if err == nil && !slot.set {
+		err = &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: no body reached the transport", op)}
+	}
+	if err != nil {
+		slot.release()
+		cancel()
+		return Body{}, err
+	}
+	body := slot.body
+	if body.rest == nil {
+		cancel()
+	} else {
+		body.ctx, body.cancel = ctx, cancel
+	}
+	return body, nil
 }
 
 // DeleteSession removes one session.

@@ -17,6 +17,9 @@ const exposedSchema = "public"
 type catalog struct {
 	tables    map[string]*table
 	functions map[string][]*function // overloads by name
+	// relationships are the many-to-one foreign keys of each table, by the
+	// referencing table's name, for resource embedding.
+	relationships map[string][]*relationship
 }
 
 // table is a table or view of the exposed schema, or the rows a function
@@ -132,9 +135,25 @@ JOIN pg_catalog.pg_type t ON t.oid = p.prorettype
 WHERE p.pronamespace = $1::regnamespace AND p.prokind = 'f'
 ORDER BY p.proname, p.oid`
 
+// foreignKeysQuery reads the foreign keys between tables of the exposed
+// schema, columns in key order, as PostgREST's schema cache does.
+const foreignKeysQuery = `
+SELECT c.conname::text,
+       src.relname::text,
+       dst.relname::text,
+       array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+       array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_class src ON src.oid = c.conrelid
+JOIN pg_catalog.pg_class dst ON dst.oid = c.confrelid
+WHERE c.contype = 'f' AND src.relnamespace = $1::regnamespace AND dst.relnamespace = $1::regnamespace
+ORDER BY c.conname`
+
 // loadCatalog reads the exposed schema from the live database.
 func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
-	cat := &catalog{tables: map[string]*table{}, functions: map[string][]*function{}}
+	cat := &catalog{tables: map[string]*table{}, functions: map[string][]*function{}, relationships: map[string][]*relationship{}}
 
 	rows, err := pool.Query(ctx, columnsQuery, exposedSchema)
 	if err != nil {
@@ -167,6 +186,10 @@ func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
 		}
 	}
 
+	if err := cat.loadRelationships(ctx, pool); err != nil {
+		return nil, err
+	}
+
 	rows, err = pool.Query(ctx, functionsQuery, exposedSchema)
 	if err != nil {
 		return nil, fmt.Errorf("localrest: read functions: %w", err)
@@ -189,6 +212,26 @@ func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
 		return nil, fmt.Errorf("localrest: read functions: %w", err)
 	}
 	return cat, nil
+}
+
+func (c *catalog) loadRelationships(ctx context.Context, pool *pgxpool.Pool) error {
+	rows, err := pool.Query(ctx, foreignKeysQuery, exposedSchema)
+	if err != nil {
+		return fmt.Errorf("localrest: read foreign keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r relationship
+		var src string
+		if err := rows.Scan(&r.constraint, &src, &r.target, &r.columns, &r.refColumns); err != nil {
+			return fmt.Errorf("localrest: read foreign keys: %w", err)
+		}
+		c.relationships[src] = append(c.relationships[src], &r)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("localrest: read foreign keys: %w", err)
+	}
+	return nil
 }
 
 // newFunction keeps the functions the server can call with named, typed

@@ -35,7 +35,7 @@ func TestRequestErrors(t *testing.T) {
 		{name: "bad logic operator", path: "/whatsapp_sessions?or=(id.eq.1,not.xor(id.eq.2))", wantStatus: 400, wantCode: "PGRST100"},
 		{name: "bad order direction", path: "/whatsapp_sessions?order=id.sideways", wantStatus: 400, wantCode: "PGRST100",
 			wantMessage: `"failed to parse order (id.sideways)" (line 1, column 4)`},
-		{name: "embedding", path: "/whatsapp_sessions?select=id,sesiones(*)", wantStatus: 400, wantCode: "PGRST100"},
+		{name: "one-to-many embedding", path: "/sesiones?select=id,whatsapp_sessions(*)", wantStatus: 400, wantCode: "PGRST127"},
 		{name: "embedded filter", path: "/whatsapp_sessions?sesiones.id=eq.1", wantStatus: 400, wantCode: "PGRST108",
 			wantMessage: "'sesiones' is not an embedded resource in this request"},
 		{name: "embedded order", path: "/whatsapp_sessions?sesiones.order=id", wantStatus: 400, wantCode: "PGRST108"},

@@ -3,6 +3,7 @@ package localrest
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -10,7 +11,7 @@ import (
 // read serves GET and HEAD on a table: one statement returns the optional
 // total, the number of rows on the page and the JSON body, so the response
 // is consistent with itself.
-func (s *Server) read(ctx context.Context, req *tableRequest) (*response, error) {
+func (s *Server) read(ctx context.Context, cat *catalog, req *tableRequest) (*response, error) {
 	t, q := req.table, req.query
 	b := &sqlBuilder{}
 	rel := qualified(t)
@@ -21,6 +22,18 @@ func (s *Server) read(ctx context.Context, req *tableRequest) (*response, error)
 	where, err := b.where(t, q)
 	if err != nil {
 		return nil, err
+	}
+	embedCols, embedConds, err := b.embedSQL(cat, t, rel, q)
+	if err != nil {
+		return nil, err
+	}
+	cols = joinNonEmpty(append([]string{cols}, embedCols...))
+	if len(embedConds) > 0 {
+		if where == "" {
+			where = " WHERE " + strings.Join(embedConds, " AND ")
+		} else {
+			where += " AND " + strings.Join(embedConds, " AND ")
+		}
 	}
 	order, err := orderBy(t, q.order)
 	if err != nil {
@@ -72,4 +85,16 @@ func (s *Server) read(ctx context.Context, req *tableRequest) (*response, error)
 		},
 		body: []byte(body),
 	}, nil
+}
+
+// joinNonEmpty joins select list parts, skipping empty ones: select= may
+// name only an empty embed, which selects nothing of its own.
+func joinNonEmpty(parts []string) string {
+	out := parts[:0:0]
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ", ")
 }

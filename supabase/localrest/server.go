@@ -140,7 +140,12 @@ func (s *Server) serveTable(w http.ResponseWriter, r *http.Request, cat *catalog
 	req := &tableRequest{table: t, query: q, prefs: parsePreferences(r.Header), singular: singular, profile: named}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		return s.read(r.Context(), req)
+		return s.read(r.Context(), cat, req)
+	}
+	if q.usesEmbedding() {
+		return nil, errNotImplemented("resource embedding in writes")
+	}
+	switch r.Method {
 	case http.MethodDelete:
 		return s.remove(r.Context(), req)
 	}

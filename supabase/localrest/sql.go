@@ -62,6 +62,9 @@ func selectList(t *table, rel string, items []string) (string, error) {
 func (b *sqlBuilder) where(t *table, q *query) (string, error) {
 	var conds []string
 	for _, f := range q.filters {
+		if f.resource != "" {
+			continue // rendered with its embed, see embedSQL
+		}
 		c, err := b.filter(t, f)
 		if err != nil {
 			return "", err
@@ -132,11 +135,16 @@ func comparison(op string) string {
 // filter renders one filter. Column references are schema-qualified so
 // they stay unambiguous in UPDATE ... FROM.
 func (b *sqlBuilder) filter(t *table, f *filter) (string, error) {
+	return b.filterOn(t, qualified(t), f)
+}
+
+// filterOn renders one filter on a column of t reached in SQL as rel.
+func (b *sqlBuilder) filterOn(t *table, rel string, f *filter) (string, error) {
 	c, err := resolve(t, f.column)
 	if err != nil {
 		return "", err
 	}
-	col := qualified(t) + "." + ident(c.name)
+	col := rel + "." + ident(c.name)
 	var cond string
 	switch f.op {
 	case "is":
