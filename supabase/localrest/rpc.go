@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,10 +20,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	default:
 		return nil, errRPCMethod(r.Method)
 	}
-	params, err := url.ParseQuery(r.URL.RawQuery)
-	params.Del("apikey")
-	if err != nil || len(params) > 0 {
-		return nil, errNotImplemented("query parameters on RPC (select, filters, order, limit)")
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	if q.bodyColumns {
+		return nil, errNotImplemented("the columns parameter on RPC")
 	}
 	singular, err := negotiate(r.Header)
 	if err != nil {
@@ -64,8 +65,24 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	}
 	call = pgx.Identifier{exposedSchema, f.name}.Sanitize() + "(" + call + ")"
 
+	win, err := q.window(allRows, s.maxRows) // Range is read on GET only
+	if err != nil {
+		return nil, err
+	}
 	sql := rpcQuery(f, call, from, singular, s.maxRows)
-	var total, rows int64
+	if shapesResult(q) {
+		// PostgREST applies select, filters, order and paging to a
+		// function's rows as to a table's.
+		rt := f.resultTable(cat)
+		if rt == nil {
+			return nil, errNotImplemented("select, filters, order, limit and offset on a function whose result has no named columns")
+		}
+		if sql, err = shapedRPCQuery(b, rt, call, from, q, win, singular || !f.setOf, prefs.count); err != nil {
+			return nil, err
+		}
+	}
+	var rows int64
+	var total *int64
 	var out string
 	err = s.inTx(r.Context(), f.readOnly, prefs, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(r.Context(), sql, b.args...).Scan(&total, &rows, &out); err != nil {
@@ -80,12 +97,18 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 		return nil, err
 	}
 
-	var counted *int64
-	if prefs.count {
-		counted = &total
+	if !prefs.count {
+		total = nil
+	} else if total == nil {
+		total = &rows
 	}
-	resp := &response{status: rangeStatus(0, rows-1, counted), headers: map[string]string{
-		"Content-Range":      contentRange(0, rows-1, counted),
+	upper := win.lower + rows - 1
+	status := rangeStatus(win.lower, upper, total)
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		return nil, errOutOfRange(win.lower, *total)
+	}
+	resp := &response{status: status, headers: map[string]string{
+		"Content-Range":      contentRange(win.lower, upper, total),
 		"Preference-Applied": prefs.applied(false),
 	}}
 	if f.kind == returnsVoid {
@@ -153,6 +176,52 @@ func rpcQuery(f *function, call, from string, singular bool, maxRows int64) stri
 	}
 	return "WITH pgrst_call AS MATERIALIZED (" + inner + ") SELECT (SELECT pg_catalog.count(*) FROM pgrst_call), pg_catalog.count(*), " +
 		body + " FROM (SELECT * FROM pgrst_call" + limit + ") _t"
+}
+
+// rpcAlias names a function's rows where select, filters and order refer
+// to them.
+const rpcAlias = "pgrst_rows"
+
+// shapesResult reports whether the query string selects, filters, orders
+// or pages the result.
+func shapesResult(q *query) bool {
+	return q.paged || len(q.filters) > 0 || len(q.trees) > 0 ||
+		len(q.selectItems) != 1 || q.selectItems[0] != "*"
+}
+
+// shapedRPCQuery is rpcQuery for a result that is selected, filtered,
+// ordered or paged. The call runs once (a CTE), however many times its
+// rows are read, since it may write.
+func shapedRPCQuery(b *sqlBuilder, rt *table, call, from string, q *query, win rowRange, singular, count bool) (string, error) {
+	cols, err := selectList(rt, ident(rpcAlias), q.selectItems)
+	if err != nil {
+		return "", err
+	}
+	where, err := b.where(rt, q)
+	if err != nil {
+		return "", err
+	}
+	order, err := orderBy(rt, q.order)
+	if err != nil {
+		return "", err
+	}
+	page := "SELECT " + cols + " FROM pgrst_call " + ident(rpcAlias) + order
+	if n := win.limit(); n >= 0 {
+		page += " LIMIT " + b.bind(n)
+	}
+	if win.lower > 0 {
+		page += " OFFSET " + b.bind(win.lower)
+	}
+	total := "NULL::bigint"
+	if count {
+		total = "(SELECT pg_catalog.count(*) FROM pgrst_call)"
+	}
+	source := call + " " + ident(rpcAlias)
+	if from != "" {
+		source = from + " CROSS JOIN LATERAL " + source
+	}
+	return "WITH pgrst_call AS MATERIALIZED (SELECT " + ident(rpcAlias) + ".* FROM " + source + where + ") " +
+		"SELECT " + total + ", pg_catalog.count(*), " + jsonBody(singular) + " FROM (" + page + ") _t", nil
 }
 
 // parseArguments reads the body as a JSON object of named arguments; an

@@ -99,6 +99,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, r) {
 		return
 	}
+	// PostgREST sees the path below Supabase's /rest/v1 mount.
+	r = withRequestSettings(r, strings.TrimPrefix(r.URL.Path, pathPrefix))
 	resp, err := s.route(w, r)
 	if err != nil {
 		e, internal := asAPIError(err)
@@ -211,7 +213,8 @@ type tableRequest struct {
 
 // inTx runs fn in one transaction as the key's role, with the session time
 // zone at UTC (so timestamps serialise as Supabase's do, +00:00) unless
-// Prefer: timezone chose another. fn's error rolls back.
+// Prefer: timezone chose another, and with the request's settings (see
+// requestSettings). fn's error rolls back.
 func (s *Server) inTx(ctx context.Context, readOnly bool, prefs preferences, fn func(pgx.Tx) error) error {
 	opts := pgx.TxOptions{}
 	if readOnly {
@@ -226,9 +229,12 @@ func (s *Server) inTx(ctx context.Context, readOnly bool, prefs preferences, fn 
 	if prefs.timezone != "" {
 		tz = prefs.timezone
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('TimeZone', $1, true), pg_catalog.set_config('role', $2, true)",
-		tz, roleServiceRole); err != nil {
-		return fmt.Errorf("set time zone and role: %w", err)
+	rs := requestSettingsFrom(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('TimeZone', $1, true), pg_catalog.set_config('role', $2, true), "+
+		"pg_catalog.set_config('request.method', $3, true), pg_catalog.set_config('request.path', $4, true), "+
+		"pg_catalog.set_config('request.headers', $5, true), pg_catalog.set_config('request.cookies', $6, true)",
+		tz, roleServiceRole, rs.method, rs.path, rs.headers, rs.cookies); err != nil {
+		return fmt.Errorf("set time zone, role and request settings: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		return err
