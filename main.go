@@ -122,6 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	e := handlers.New(handlers.Deps{
 		Store:          store,
+		History:        store,
 		Tokens:         tokens,
 		Webhooks:       auth.NewWebhookVerifier([]byte(cfg.WebhookSecret), cfg.WebhookTolerance, nil),
 		Log:            log,

@@ -20,7 +20,9 @@ import (
 
 // Deps is everything the HTTP layer needs, passed in so tests can build it.
 type Deps struct {
-	Store          SessionStore
+	Store SessionStore
+	// History serves each session's history.
+	History        HistoryReader
 	Tokens         TokenVerifier
 	Webhooks       WebhookVerifier
 	Log            *zap.Logger
@@ -108,6 +110,7 @@ func New(d Deps) *echo.Echo {
 	e.GET(base+"/:id", getSession(d.Store, out), limited, user)
 	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit, out), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
+	e.GET(base+"/:id/history", sessionHistory(d.History, d.ListMaxLimit), limited, user)
 	return e
 }
 

@@ -174,7 +174,7 @@ func (c *Client) GetSession(ctx context.Context, id int64) (Body, error) {
 // UpdateSession applies a validated patch and returns the updated row. The
 // status rule is enforced by the database trigger, atomically with the write.
 func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (Body, error) {
-	return c.fetch(ctx, "update", false, func(ctx context.Context) error {
+	return c.fetch(withSource(ctx, SourcePatch), "update", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Update(p.columns(), "representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -208,7 +208,7 @@ func (c *Client) fetch(ctx context.Context, op string, read bool, fn func(ctx co
 
 // DeleteSession removes one session.
 func (c *Client) DeleteSession(ctx context.Context, id int64) error {
-	return c.call(ctx, "delete", false, func(ctx context.Context) error {
+	return c.call(withSource(ctx, SourceDelete), "delete", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Delete("representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -218,7 +218,7 @@ func (c *Client) DeleteSession(ctx context.Context, id int64) error {
 // CreateSession registers a link attempt, or links the row an early webhook
 // left behind, in one database transaction.
 func (c *Client) CreateSession(ctx context.Context, s NewSession) (Result, error) {
-	return c.rpc(ctx, "create", createFunction, map[string]any{
+	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, map[string]any{
 		"p_session_id": s.SessionID,
 		"p_sesion_id":  s.SesionID,
 	})
@@ -238,7 +238,7 @@ func (c *Client) ApplyConnection(ctx context.Context, conn Connection) (Result, 
 	if conn.LastSeen != nil {
 		args["p_last_seen"] = conn.LastSeen.UTC().Format(time.RFC3339Nano)
 	}
-	return c.rpc(ctx, "connect", connectedFunction, args)
+	return c.rpc(withSource(ctx, SourceWebhook), "connect", connectedFunction, args)
 }
 
 // rpc calls a database function. postgrest-go's Rpc takes no context and

@@ -28,9 +28,9 @@ const maxErrorBody = 64 << 10
 
 // errorTransport is the RoundTripper under postgrest-go. It turns error
 // responses into *UpstreamError so the status and code survive, passes
-// the request id on, and, for operations that pass the body through (see
-// bodySlot), takes a successful body away from postgrest-go, which would
-// read it whole. Deadlines come from Client.call, which gives every
+// the request id and the write's source on, and, for operations that pass
+// the body through (see bodySlot), takes a successful body away from
+// postgrest-go, which would read it whole. Deadlines come from Client.call, which gives every
 // attempt one (postgrest-go's own Rpc takes no context, so it is not used).
 type errorTransport struct {
 	base http.RoundTripper
@@ -39,6 +39,9 @@ type errorTransport struct {
 func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if id := requestIDFrom(req.Context()); id != "" {
 		req.Header.Set("X-Request-ID", id)
+	}
+	if source := sourceFrom(req.Context()); source != "" {
+		req.Header.Set(HeaderGatewaySource, source)
 	}
 	// postgrest-go's Single adds the object media type and its transport
 	// then appends its default application/json: send only the first, the
