@@ -94,6 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Timeout:   cfg.UpstreamTimeout,
 		Transport: supabase.NewHTTPTransport(cfg.UpstreamMaxIdleConns),
 		Observe:   meters.ObserveUpstream,
+		Log:       log,
 	})
 	if err != nil {
 		return err
@@ -122,7 +123,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	// One broker per replica: one history read per poll interval for all
 	// its live streams.
-	broker := live.New(live.Config{Source: store, PollInterval: cfg.StreamPollInterval, MaxClients: cfg.StreamMaxClients, Log: log})
+	broker := live.New(live.Config{
+		Source: store, PollInterval: cfg.StreamPollInterval, Heartbeat: cfg.StreamHeartbeat, MaxClients: cfg.StreamMaxClients, Log: log,
+	})
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
@@ -130,6 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	e := handlers.New(handlers.Deps{
 		Store:          store,
+		History:        store,
 		Tokens:         tokens,
 		Webhooks:       auth.NewWebhookVerifier([]byte(cfg.WebhookSecret), cfg.WebhookTolerance, nil),
 		Log:            log,
@@ -145,11 +149,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MetricsToken:   cfg.MetricsToken,
 		ObserveRequest: meters.ObserveRequest,
 		ObserveWebhook: meters.ObserveWebhook,
+		ObserveAbort:   meters.ObserveAbort,
 		OpenAPI:        handlers.OpenAPI,
 
-		Streams:         broker,
-		History:         store,
-		StreamHeartbeat: cfg.StreamHeartbeat,
+		Streams: broker,
+		Events:  store,
 	})
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
@@ -164,8 +168,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
-	// Shutdown waits for idle connections, which a live stream never is:
-	// the broker ends them, each with a retry: hint to reconnect elsewhere.
+	// Shutdown does not see live streams (the broker took their
+	// connections over): the broker ends them, each with a retry: hint to
+	// reconnect elsewhere, and shutdown waits for that below.
 	srv.RegisterOnShutdown(broker.Drain)
 	if cfg.LocalMode() {
 		printLocalBanner(stdout, cfg, generated, ln.Addr().(*net.TCPAddr).Port, local.SampleSesion)
@@ -184,6 +189,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	broker.Drain()
+	err = errors.Join(err, broker.Wait(shutdownCtx))
 	if local != nil {
 		err = errors.Join(err, local.Close(shutdownCtx))
 	}

@@ -1,9 +1,10 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"math/rand/v2"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ import (
 // Streams is what the live status route needs from the replica's broker;
 // *live.Broker satisfies it.
 type Streams interface {
-	Subscribe(ctx context.Context, sessionID int64) (*live.Subscription, error)
+	Open(ctx context.Context, sessionID int64) (*live.Stream, error)
 	Poke()
 }
 
@@ -41,13 +42,6 @@ const (
 	// queryTokenParam carries the access token of browsers' EventSource,
 	// which cannot send headers; only the live status route accepts it.
 	queryTokenParam = "access_token"
-	// streamWriteTimeout bounds each write to a stream: a client that
-	// takes longer to accept a few hundred bytes is gone.
-	streamWriteTimeout = 10 * time.Second
-	// reconnectAfter is the retry: hint on shutdown or when a stream fell
-	// behind, plus up to as much again at random so that the clients of a
-	// replica do not all come back at the same instant.
-	reconnectAfter = time.Second
 	// fullRetryAfter is the Retry-After, in seconds, of a 503 at the cap.
 	fullRetryAfter = "5"
 	// replayPage is how many missed entries one history read brings.
@@ -57,8 +51,10 @@ const (
 // sessionEvents is GET /api/whatsapp_sessions/{id}/events: the session's
 // row, then its every change, as Server-Sent Events. Everything that can
 // fail with a normal answer (bad id, unknown session, the cap) fails
-// before the stream starts.
-func sessionEvents(store SessionStore, history EventHistory, streams Streams, heartbeat time.Duration, log *zap.Logger) echo.HandlerFunc {
+// before the stream starts. Then the connection is handed to the broker's
+// stream and the handler returns: an idle stream keeps neither the HTTP
+// server's goroutine nor its buffers.
+func sessionEvents(store SessionStore, history EventHistory, streams Streams) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := parseID(c)
 		if err != nil {
@@ -69,10 +65,9 @@ func sessionEvents(store SessionStore, history EventHistory, streams Streams, he
 			return err
 		}
 		ctx := c.Request().Context()
-		// Subscribe before reading the snapshot, so nothing written in
-		// between is lost; an entry the snapshot already shows is skipped
-		// by its id.
-		sub, err := streams.Subscribe(ctx, id)
+		// Open before reading the snapshot, so nothing written in between
+		// is lost; an entry the snapshot already shows is skipped by its id.
+		st, err := streams.Open(ctx, id)
 		if errors.Is(err, live.ErrFull) || errors.Is(err, live.ErrClosed) {
 			c.Response().Header().Set("Retry-After", fullRetryAfter)
 			return supabase.Errorf(supabase.CodeUnavailable, "this server has no room for another live stream; retry after the Retry-After seconds")
@@ -80,7 +75,12 @@ func sessionEvents(store SessionStore, history EventHistory, streams Streams, he
 		if err != nil {
 			return err
 		}
-		defer sub.Close()
+		attached := false
+		defer func() {
+			if !attached {
+				st.Close()
+			}
+		}()
 
 		var opening []supabase.SessionEvent
 		if resume {
@@ -91,19 +91,35 @@ func sessionEvents(store SessionStore, history EventHistory, streams Streams, he
 		if err != nil {
 			return err
 		}
-
-		w := live.NewEventWriter(c.Response(), streamWriteTimeout)
-		if err := w.Start(); err != nil {
-			return nil
+		conn, _, err := http.NewResponseController(c.Response()).Hijack()
+		if err != nil {
+			return &supabase.Error{Code: supabase.CodeInternal, Message: "internal error", Err: fmt.Errorf("take over the stream's connection: %w", err)}
 		}
-		s := stream{w: w, last: lastID}
-		for _, e := range opening {
-			if !s.send(e) {
-				return nil
-			}
-		}
-		return s.follow(ctx, sub, heartbeat, expiryOf(c), requestLogger(c, log))
+		// The server's deadlines were for reading the request; the stream
+		// sets its own for each write.
+		_ = conn.SetDeadline(time.Time{})
+		c.Response().Committed = true
+		attached = true
+		st.Attach(conn, streamHead(c.Response().Header()), opening, lastID, expiryOf(c))
+		return nil
 	}
+}
+
+// streamHead is the response head of a stream: the headers every answer
+// gets (request id, security headers, CORS) and the event-stream ones. The
+// body ends when the connection closes.
+func streamHead(h http.Header) []byte {
+	h = h.Clone()
+	h.Set("Content-Type", "text/event-stream")
+	// nginx and similar proxies buffer responses unless told not to.
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&b)
+	b.WriteString("\r\n")
+	return b.Bytes()
 }
 
 // snapshot is the opening of a new stream: the session's current row,
@@ -114,18 +130,35 @@ func snapshot(ctx context.Context, store SessionStore, history EventHistory, id 
 	if err != nil {
 		return nil, err
 	}
-	row, err := store.GetSession(ctx, id)
+	row, err := readSession(ctx, store, id)
 	if err != nil {
 		return nil, err
 	}
 	return []supabase.SessionEvent{{ID: latest.ID, SessionID: id, Row: row}}, nil
 }
 
+// readSession reads one session row whole.
+func readSession(ctx context.Context, store SessionStore, id int64) ([]byte, error) {
+	body, err := store.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	if raw, ok := body.Bytes(); ok {
+		return bytes.Clone(raw), nil
+	}
+	var buf bytes.Buffer
+	if _, err := body.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // missedEvents is the opening of a resumed stream: the entries after the
 // client's Last-Event-ID. A session deleted meanwhile still answers, with
 // the entries up to its deletion, so the client learns it was deleted.
 func missedEvents(ctx context.Context, store SessionStore, history EventHistory, id, after int64) ([]supabase.SessionEvent, error) {
-	_, getErr := store.GetSession(ctx, id)
+	_, getErr := readSession(ctx, store, id)
 	if getErr != nil && supabase.ErrorCode(getErr) != supabase.CodeNotFound {
 		return nil, getErr
 	}
@@ -145,63 +178,6 @@ func missedEvents(ctx context.Context, store SessionStore, history EventHistory,
 		return nil, getErr
 	}
 	return missed, nil
-}
-
-// stream is one open stream: where it stands, and its writer.
-type stream struct {
-	w    *live.EventWriter
-	last int64 // id of the last entry sent
-}
-
-// send writes e unless it was sent already; false means the stream is
-// over (written to the end, or the client is gone).
-func (s *stream) send(e supabase.SessionEvent) bool {
-	if e.ID != 0 && e.ID <= s.last {
-		return true
-	}
-	s.last = max(s.last, e.ID)
-	if e.Deleted() {
-		_ = s.w.Event(e.ID, "deleted", []byte(`{"id":`+strconv.FormatInt(e.SessionID, 10)+`}`))
-		return false
-	}
-	return s.w.Event(e.ID, "session", e.Row) == nil
-}
-
-// follow sends the subscription's entries as they come, a ping every
-// heartbeat, and ends the stream when the client leaves, the token
-// expires, the session is deleted or the broker ends the subscription.
-// It runs on the request's own goroutine: an idle stream costs no other.
-func (s *stream) follow(ctx context.Context, sub *live.Subscription, heartbeat time.Duration, expires time.Time, log *zap.Logger) error {
-	ping := time.NewTicker(heartbeat)
-	defer ping.Stop()
-	var expired <-chan time.Time
-	if !expires.IsZero() {
-		t := time.NewTimer(time.Until(expires))
-		defer t.Stop()
-		expired = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e := <-sub.Events():
-			if !s.send(e) {
-				return nil
-			}
-		case <-ping.C:
-			if s.w.Comment("ping") != nil {
-				return nil
-			}
-		case <-expired:
-			_ = s.w.Comment("access token expired")
-			return nil
-		case <-sub.Ended():
-			log.Debug("live stream ended by the server", zap.Error(sub.Err()))
-			jitter := time.Duration(rand.Int64N(int64(reconnectAfter)))
-			_ = s.w.Retry(reconnectAfter + jitter)
-			return nil
-		}
-	}
 }
 
 // lastEventID reads the Last-Event-ID a reconnecting client sends: the id

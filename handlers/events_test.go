@@ -197,9 +197,7 @@ func TestStreamDeliversOutOfOrderCommits(t *testing.T) {
 
 func TestStreamEndsWhenTheTokenExpires(t *testing.T) {
 	t.Parallel()
-	s, _ := newStreamStack(t, noPolling, func(d *handlers.Deps, _ *supabase.ClientConfig) {
-		d.StreamHeartbeat = 100 * time.Millisecond
-	})
+	s, _ := newStreamStack(t, live.Config{PollInterval: time.Hour, Heartbeat: 100 * time.Millisecond})
 	sess := s.create(t, "stream-expiry")
 	token := userToken(t, testJWTSecret, 1500*time.Millisecond)
 	opened := time.Now()
@@ -318,9 +316,8 @@ func TestStreamCapAnswers503(t *testing.T) {
 // opened; its pings and events are not requests.
 func TestStreamCountsAgainstTheRateLimitOnlyWhenOpened(t *testing.T) {
 	t.Parallel()
-	s, _ := newStreamStack(t, noPolling, func(d *handlers.Deps, _ *supabase.ClientConfig) {
+	s, _ := newStreamStack(t, live.Config{PollInterval: time.Hour, Heartbeat: 20 * time.Millisecond}, func(d *handlers.Deps, _ *supabase.ClientConfig) {
 		d.RateLimitRPS, d.RateLimitBurst = 0.001, 3
-		d.StreamHeartbeat = 20 * time.Millisecond
 	})
 	sess := s.create(t, "stream-rate") // 1
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
@@ -370,8 +367,8 @@ func TestStreamOneUpstreamReadPerInterval(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if b.Open() != streams {
-			t.Fatalf("got %d open streams, want %d", b.Open(), streams)
+		if b.OpenStreams() != streams {
+			t.Fatalf("got %d open streams, want %d", b.OpenStreams(), streams)
 		}
 		// A loaded machine may let a tick slip; never more than one per tick.
 		if n := measure(); n < intervals-3 || n > intervals+1 {
@@ -382,7 +379,7 @@ func TestStreamOneUpstreamReadPerInterval(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for b.Open() != 0 && time.Now().Before(deadline) {
+	for b.OpenStreams() != 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(2 * interval) // one last read may be on its way
@@ -397,8 +394,7 @@ func TestStreamOneUpstreamReadPerInterval(t *testing.T) {
 func TestStreamOutlivesServerTimeoutsAndDrains(t *testing.T) {
 	t.Parallel()
 	var deps *handlers.Deps
-	s, b := newStreamStack(t, noPolling, func(d *handlers.Deps, _ *supabase.ClientConfig) {
-		d.StreamHeartbeat = 50 * time.Millisecond
+	s, b := newStreamStack(t, live.Config{PollInterval: time.Hour, Heartbeat: 50 * time.Millisecond}, func(d *handlers.Deps, _ *supabase.ClientConfig) {
 		deps = d
 	})
 	ts := httptest.NewUnstartedServer(handlers.New(*deps))

@@ -20,7 +20,9 @@ import (
 
 // Deps is everything the HTTP layer needs, passed in so tests can build it.
 type Deps struct {
-	Store          SessionStore
+	Store SessionStore
+	// History serves each session's history.
+	History        HistoryReader
 	Tokens         TokenVerifier
 	Webhooks       WebhookVerifier
 	Log            *zap.Logger
@@ -44,14 +46,16 @@ type Deps struct {
 	// latency, ObserveWebhook each webhook outcome; nil ignores them.
 	ObserveRequest RequestObserver
 	ObserveWebhook WebhookObserver
+	// ObserveAbort is told each answer cut off after its status went out;
+	// nil ignores them (they are logged either way).
+	ObserveAbort AbortObserver
 	// OpenAPI is the API description served at /openapi.json.
 	OpenAPI []byte
-	// Streams and History serve the live status stream,
-	// GET /api/whatsapp_sessions/{id}/events, with a comment line every
-	// StreamHeartbeat; a nil Streams leaves the route out.
-	Streams         Streams
-	History         EventHistory
-	StreamHeartbeat time.Duration
+	// Streams and Events serve the live status stream,
+	// GET /api/whatsapp_sessions/{id}/events; a nil Streams leaves the
+	// route out.
+	Streams Streams
+	Events  EventHistory
 }
 
 // New builds the Echo server with every route of the API.
@@ -93,9 +97,6 @@ func New(d Deps) *echo.Echo {
 	if d.Streams != nil {
 		e.Use(pokeOnWrite(d.Streams))
 	}
-	if d.StreamHeartbeat <= 0 {
-		d.StreamHeartbeat = 15 * time.Second
-	}
 	limited := rateLimit(d.RateLimitRPS, d.RateLimitBurst)
 
 	e.GET("/healthz", func(c echo.Context) error { return writeData(c, http.StatusOK, map[string]string{"status": "ok"}) })
@@ -111,16 +112,18 @@ func New(d Deps) *echo.Echo {
 	// middleware adds catch-all routes that turn a wrong method into 404.
 	const base = "/api/whatsapp_sessions"
 	user := requireUser(d.Tokens, d.Log)
+	out := bodyWriter{log: d.Log, observe: d.ObserveAbort}
 	e.POST(base+"/new-session-connected", sessionConnected(d.Store, d.Webhooks, d.BodyLimit, d.ObserveWebhook, d.Log), limited)
 	e.POST(base, createSession(d.Store, d.BodyLimit), limited, user)
-	e.GET(base, listSessions(d.Store, d.ListMaxLimit), limited, user)
-	e.GET(base+"/:id", getSession(d.Store), limited, user)
-	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit), limited, user)
+	e.GET(base, listSessions(d.Store, d.ListMaxLimit, out), limited, user)
+	e.GET(base+"/:id", getSession(d.Store, out), limited, user)
+	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit, out), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
 	if d.Streams != nil {
 		// A stream counts against the rate limit once, when it opens.
-		e.GET(eventsPath, sessionEvents(d.Store, d.History, d.Streams, d.StreamHeartbeat, d.Log), limited, requireStreamUser(d.Tokens, d.Log))
+		e.GET(eventsPath, sessionEvents(d.Store, d.Events, d.Streams), limited, requireStreamUser(d.Tokens, d.Log))
 	}
+	e.GET(base+"/:id/history", sessionHistory(d.History, d.ListMaxLimit, out), limited, user)
 	return e
 }
 

@@ -27,13 +27,23 @@ func newStreamStack(tb testing.TB, lc live.Config, opts ...stackOption) (*stack,
 		tb.Cleanup(client.Close)
 		lc.Source = client
 		b = live.New(lc)
-		d.Streams, d.History = b, client
+		d.Streams, d.Events = b, client
 	}
 	s := newStack(tb, append(opts, wire)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); b.Run(ctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
+	tb.Cleanup(func() {
+		// The broker owns the streams' connections, not the test server.
+		b.Drain()
+		waitCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		if err := b.Wait(waitCtx); err != nil {
+			tb.Errorf("streams still open at the end: %v", err)
+		}
+		cancel()
+		<-done
+	})
 	return s, b
 }
 

@@ -91,6 +91,9 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	tb.Cleanup(tokens.Close)
 	webhooks := auth.NewWebhookVerifier([]byte(testWebhookSecret), 300*time.Second, nil)
 	deps.Store, deps.Tokens, deps.Webhooks = client, tokens, webhooks
+	if deps.History == nil {
+		deps.History = client
+	}
 	if deps.Ready == nil {
 		deps.Ready = client.Ready
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,38 +23,37 @@ type Source interface {
 
 var _ Source = (*supabase.Client)(nil)
 
-// The reasons a subscription ends from the broker's side.
+// Why a stream cannot open.
 var (
-	// ErrFull refuses a subscription over Config.MaxClients.
+	// ErrFull refuses a stream over Config.MaxClients.
 	ErrFull = errors.New("live: too many open streams on this replica")
-	// ErrClosed ends every subscription when the replica shuts down, and
-	// refuses new ones.
+	// ErrClosed refuses a stream while the replica shuts down.
 	ErrClosed = errors.New("live: the replica is shutting down")
-	// ErrLagging ends a subscription whose reader fell behind; the client
-	// catches up by reconnecting with Last-Event-ID.
-	ErrLagging = errors.New("live: the stream fell behind")
 )
 
 // Config configures a Broker; zero fields take the defaults below.
 type Config struct {
 	Source       Source
 	PollInterval time.Duration // default 1s
+	Heartbeat    time.Duration // comment line on every stream, default 15s
 	MaxClients   int           // default 10000
 	Log          *zap.Logger   // default no logging
 	BatchSize    int           // entries per read, default 500
 	MaxGaps      int           // gaps asked for again, default 256
 	GapTTL       time.Duration // how long a gap is asked for, default 30s
-	Buffer       int           // entries queued per subscription, default 16
+	WriteTimeout time.Duration // for one write to a client, default 10s
+	MaxPending   int           // bytes queued for a slow client before it is dropped, default 64 KiB
 }
 
 // Broker fans the history out to the open streams of one replica. Its
 // methods are safe for concurrent use.
 type Broker struct {
-	cfg  Config
-	poke chan struct{}
+	cfg        Config
+	poke       chan struct{}
+	goroutines atomic.Int64 // of the streams: readers and writers
 
 	mu       sync.Mutex
-	subs     map[int64]map[*Subscription]struct{}
+	subs     map[int64]map[*Stream]struct{}
 	open     int
 	draining bool
 
@@ -65,6 +65,9 @@ type Broker struct {
 func New(cfg Config) *Broker {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
 	}
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = 10000
@@ -81,58 +84,27 @@ func New(cfg Config) *Broker {
 	if cfg.GapTTL <= 0 {
 		cfg.GapTTL = 30 * time.Second
 	}
-	if cfg.Buffer <= 0 {
-		cfg.Buffer = 16
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 64 << 10
 	}
 	return &Broker{
 		cfg:  cfg,
 		poke: make(chan struct{}, 1),
-		subs: make(map[int64]map[*Subscription]struct{}),
+		subs: make(map[int64]map[*Stream]struct{}),
 		cur:  newCursor(cfg.MaxGaps, cfg.GapTTL),
 	}
 }
 
-// Subscription receives the history entries of one session from the
-// moment Subscribe returns.
-type Subscription struct {
-	sessionID  int64
-	events     chan supabase.SessionEvent
-	ended      chan struct{}
-	err        error // why it ended; written before ended closes
-	registered bool  // guarded by the broker's mu
-	b          *Broker
-}
-
-// Events delivers the session's entries in id order.
-func (s *Subscription) Events() <-chan supabase.SessionEvent { return s.events }
-
-// Ended is closed when the broker ends the subscription (Err says why).
-func (s *Subscription) Ended() <-chan struct{} { return s.ended }
-
-// Err is why the subscription ended: ErrClosed or ErrLagging.
-func (s *Subscription) Err() error {
-	<-s.ended
-	return s.err
-}
-
-// Close gives the subscription's place back; the stream is over.
-func (s *Subscription) Close() {
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	s.b.removeLocked(s)
-}
-
-// Subscribe opens a subscription to the entries of sessionID. When it is
-// the first of the replica, it first places the history cursor (one read),
-// so that the caller's snapshot, read after Subscribe returns, misses
-// nothing that follows.
-func (b *Broker) Subscribe(ctx context.Context, sessionID int64) (*Subscription, error) {
-	s := &Subscription{
-		sessionID: sessionID,
-		events:    make(chan supabase.SessionEvent, b.cfg.Buffer),
-		ended:     make(chan struct{}),
-		b:         b,
-	}
+// Open takes a place for a stream of sessionID's entries, which are
+// kept from the moment Open returns until the caller attaches the stream
+// to its connection (or closes it). When it is the first stream of the
+// replica, it first places the history cursor (one read), so that the
+// caller's snapshot, read after Open returns, misses nothing that follows.
+func (b *Broker) Open(ctx context.Context, sessionID int64) (*Stream, error) {
+	s := &Stream{b: b, sessionID: sessionID}
 	b.mu.Lock()
 	switch {
 	case b.draining:
@@ -144,7 +116,7 @@ func (b *Broker) Subscribe(ctx context.Context, sessionID int64) (*Subscription,
 	}
 	set := b.subs[sessionID]
 	if set == nil {
-		set = make(map[*Subscription]struct{}, 1)
+		set = make(map[*Stream]struct{}, 1)
 		b.subs[sessionID] = set
 	}
 	set[s] = struct{}{}
@@ -163,8 +135,8 @@ func (b *Broker) Subscribe(ctx context.Context, sessionID int64) (*Subscription,
 	return s, nil
 }
 
-// Open is the number of open subscriptions.
-func (b *Broker) Open() int {
+// OpenStreams is the number of open streams.
+func (b *Broker) OpenStreams() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.open
@@ -178,28 +150,51 @@ func (b *Broker) Poke() {
 	}
 }
 
-// Drain ends every subscription with ErrClosed and refuses new ones: the
+// Drain ends every stream with a retry: hint and refuses new ones: the
 // replica is shutting down and its clients should reconnect elsewhere.
 func (b *Broker) Drain() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.draining = true
-	for _, set := range b.subs {
-		for s := range set {
-			b.endLocked(s, ErrClosed)
-		}
+	streams := b.allLocked()
+	b.mu.Unlock()
+	for _, s := range streams {
+		s.end(appendRetry(nil, reconnectDelay()))
 	}
 }
 
+// Wait returns when every stream has ended and its goroutines are gone,
+// or when ctx ends.
+func (b *Broker) Wait(ctx context.Context) error {
+	for b.OpenStreams() > 0 || b.goroutines.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // Run reads the history every PollInterval, and at once after Poke, while
-// any subscription is open, until ctx ends.
+// any stream is open, and pings every stream each Heartbeat, until ctx
+// ends.
 func (b *Broker) Run(ctx context.Context) {
 	tick := time.NewTicker(b.cfg.PollInterval)
 	defer tick.Stop()
+	heartbeat := time.NewTicker(b.cfg.Heartbeat)
+	defer heartbeat.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-heartbeat.C:
+			b.mu.Lock()
+			streams := b.allLocked()
+			b.mu.Unlock()
+			for _, s := range streams {
+				s.ping()
+			}
+			continue
 		case <-tick.C:
 		case <-b.poke:
 		}
@@ -213,7 +208,7 @@ func (b *Broker) Run(ctx context.Context) {
 func (b *Broker) poll(ctx context.Context) (more bool) {
 	b.readMu.Lock()
 	defer b.readMu.Unlock()
-	if b.Open() == 0 {
+	if b.OpenStreams() == 0 {
 		b.cur.reset()
 		return false
 	}
@@ -263,25 +258,24 @@ func (b *Broker) startLocked(ctx context.Context) error {
 
 func (b *Broker) deliverLocked(e supabase.SessionEvent) {
 	for s := range b.subs[e.SessionID] {
-		select {
-		case s.events <- e:
-		default:
-			b.endLocked(s, ErrLagging)
+		s.deliver(e)
+	}
+}
+
+func (b *Broker) allLocked() []*Stream {
+	all := make([]*Stream, 0, b.open)
+	for _, set := range b.subs {
+		for s := range set {
+			all = append(all, s)
 		}
 	}
+	return all
 }
 
-// endLocked ends s from the broker's side and frees its place.
-func (b *Broker) endLocked(s *Subscription, why error) {
-	if !s.registered {
-		return
-	}
-	s.err = why
-	close(s.ended)
-	b.removeLocked(s)
-}
-
-func (b *Broker) removeLocked(s *Subscription) {
+// remove frees a closed stream's place.
+func (b *Broker) remove(s *Stream) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if !s.registered {
 		return
 	}

@@ -1,10 +1,14 @@
 package live_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,46 +102,116 @@ func runBroker(t *testing.T, b *live.Broker) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func subscribe(t *testing.T, b *live.Broker, session int64) *live.Subscription {
-	t.Helper()
-	s, err := b.Subscribe(context.Background(), session)
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
+// client is the far end of a stream's connection: it collects the frames.
+type client struct {
+	frames chan string
+	conn   net.Conn
 }
 
-func next(t *testing.T, s *live.Subscription) supabase.SessionEvent {
+// open opens and attaches a stream of session over an in-memory
+// connection whose far end the test reads.
+func open(t *testing.T, b *live.Broker, session int64) *client {
+	t.Helper()
+	s, err := b.Open(context.Background(), session)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	near, far := net.Pipe()
+	c := &client{frames: make(chan string, 100), conn: far}
+	go func() {
+		defer close(c.frames)
+		r := bufio.NewReader(far)
+		var frame strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "\n" {
+				c.frames <- frame.String()
+				frame.Reset()
+				continue
+			}
+			frame.WriteString(line)
+		}
+	}()
+	s.Attach(near, []byte("HEAD\n\n"), nil, 0, time.Time{})
+	if f := c.next(t); f != "HEAD\n" {
+		t.Fatalf("got %q first, want the head", f)
+	}
+	t.Cleanup(func() { far.Close() })
+	return c
+}
+
+// next returns the next frame that is not a ping.
+func (c *client) next(t *testing.T) string {
+	t.Helper()
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			if f != ": ping\n" {
+				return f
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("no frame within 2s")
+		}
+	}
+}
+
+func (c *client) quiet(t *testing.T, d time.Duration) {
 	t.Helper()
 	select {
-	case e := <-s.Events():
-		return e
-	case <-time.After(2 * time.Second):
-		t.Fatal("no entry within 2s")
-		return supabase.SessionEvent{}
+	case f, ok := <-c.frames:
+		if ok {
+			t.Fatalf("got %q, want nothing", f)
+		}
+	case <-time.After(d):
 	}
 }
 
-func TestBrokerDeliversToTheSessionsSubscribers(t *testing.T) {
+func (c *client) ended(t *testing.T) {
+	t.Helper()
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case _, ok := <-c.frames:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream did not end")
+		}
+	}
+}
+
+func TestBrokerDeliversToTheSessionsStreams(t *testing.T) {
 	h := newHistory()
 	h.add(1, 10, `{"id":10}`)
 	b := live.New(live.Config{Source: h, PollInterval: time.Hour})
 	runBroker(t, b)
-	a1, a2, other := subscribe(t, b, 10), subscribe(t, b, 10), subscribe(t, b, 20)
+	a1, a2, other := open(t, b, 10), open(t, b, 10), open(t, b, 20)
 
 	h.add(2, 10, `{"id":10,"status":"connected"}`)
 	b.Poke()
-	for _, s := range []*live.Subscription{a1, a2} {
-		if e := next(t, s); e.ID != 2 || string(e.Row) != `{"id":10,"status":"connected"}` {
-			t.Fatalf("got %+v, want entry 2", e)
+	want := "id: 2\nevent: session\ndata: {\"id\":10,\"status\":\"connected\"}\n"
+	for _, c := range []*client{a1, a2} {
+		if f := c.next(t); f != want {
+			t.Fatalf("got %q, want %q", f, want)
 		}
 	}
-	select {
-	case e := <-other.Events():
-		t.Fatalf("a subscriber of session 20 got %+v", e)
-	case <-time.After(50 * time.Millisecond):
+	other.quiet(t, 50*time.Millisecond)
+
+	h.add(3, 10, "")
+	b.Poke()
+	if f := a1.next(t); f != "id: 3\nevent: deleted\ndata: {\"id\":10}\n" {
+		t.Fatalf("got %q, want the deleted event", f)
 	}
+	a1.ended(t)
+	a2.ended(t)
+	waitFor(t, func() bool { return b.OpenStreams() == 1 })
 }
 
 // The entry a slower transaction took first (id 3) commits after a later
@@ -147,7 +221,7 @@ func TestBrokerOutOfOrderCommit(t *testing.T) {
 	h.add(1, 10, `{}`)
 	b := live.New(live.Config{Source: h, PollInterval: time.Hour})
 	runBroker(t, b)
-	s := subscribe(t, b, 10)
+	c := open(t, b, 10)
 
 	h.add(3, 10, `{"n":3}`)
 	h.hide(3, true)
@@ -156,15 +230,11 @@ func TestBrokerOutOfOrderCommit(t *testing.T) {
 	waitFor(t, func() bool { return h.readCount() >= 2 })
 	h.hide(3, false)
 	b.Poke()
-	if e := next(t, s); e.ID != 3 {
-		t.Fatalf("got entry %d, want 3", e.ID)
+	if f := c.next(t); !strings.HasPrefix(f, "id: 3\n") {
+		t.Fatalf("got %q, want entry 3", f)
 	}
 	b.Poke()
-	select {
-	case e := <-s.Events():
-		t.Fatalf("entry %d delivered twice", e.ID)
-	case <-time.After(100 * time.Millisecond):
-	}
+	c.quiet(t, 100*time.Millisecond)
 }
 
 func TestBrokerOneReadPerIntervalWhateverTheStreams(t *testing.T) {
@@ -175,7 +245,9 @@ func TestBrokerOneReadPerIntervalWhateverTheStreams(t *testing.T) {
 		h.add(1, 1, `{}`)
 		b := live.New(live.Config{Source: h, PollInterval: interval})
 		for i := range streams {
-			subscribe(t, b, int64(i))
+			if _, err := b.Open(context.Background(), int64(i)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		before := h.readCount()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -197,54 +269,62 @@ func TestBrokerOneReadPerIntervalWhateverTheStreams(t *testing.T) {
 
 func TestBrokerCap(t *testing.T) {
 	b := live.New(live.Config{Source: newHistory(), MaxClients: 2})
-	s1 := subscribe(t, b, 1)
-	subscribe(t, b, 2)
-	if _, err := b.Subscribe(context.Background(), 3); !errors.Is(err, live.ErrFull) {
+	c1 := open(t, b, 1)
+	open(t, b, 2)
+	if _, err := b.Open(context.Background(), 3); !errors.Is(err, live.ErrFull) {
 		t.Fatalf("got %v, want ErrFull", err)
 	}
-	s1.Close()
-	subscribe(t, b, 3)
-}
-
-func TestBrokerDrainEndsEverySubscription(t *testing.T) {
-	b := live.New(live.Config{Source: newHistory()})
-	s1, s2 := subscribe(t, b, 1), subscribe(t, b, 1)
+	c1.conn.Close() // the client leaves
+	waitFor(t, func() bool { return b.OpenStreams() == 1 })
+	open(t, b, 3)
 	b.Drain()
-	for _, s := range []*live.Subscription{s1, s2} {
-		select {
-		case <-s.Ended():
-		case <-time.After(time.Second):
-			t.Fatal("subscription not ended")
-		}
-		if !errors.Is(s.Err(), live.ErrClosed) {
-			t.Fatalf("got %v, want ErrClosed", s.Err())
-		}
-	}
-	if _, err := b.Subscribe(context.Background(), 1); !errors.Is(err, live.ErrClosed) {
-		t.Fatalf("subscribe while draining: got %v, want ErrClosed", err)
-	}
-	if b.Open() != 0 {
-		t.Fatalf("got %d open, want 0", b.Open())
+	if err := b.Wait(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 
-func TestBrokerEndsALaggingSubscription(t *testing.T) {
+func TestBrokerDrainEndsEveryStreamWithARetryHint(t *testing.T) {
+	b := live.New(live.Config{Source: newHistory()})
+	c1, c2 := open(t, b, 1), open(t, b, 1)
+	b.Drain()
+	for _, c := range []*client{c1, c2} {
+		if f := c.next(t); !strings.HasPrefix(f, "retry: ") {
+			t.Fatalf("got %q, want a retry hint", f)
+		}
+		c.ended(t)
+	}
+	if _, err := b.Open(context.Background(), 1); !errors.Is(err, live.ErrClosed) {
+		t.Fatalf("open while draining: got %v, want ErrClosed", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := b.Wait(ctx); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+}
+
+// A client that stops reading is dropped once its backlog passes
+// MaxPending, and its write times out; it does not hold the others up.
+func TestBrokerDropsAClientThatDoesNotRead(t *testing.T) {
 	h := newHistory()
-	b := live.New(live.Config{Source: h, PollInterval: time.Hour, Buffer: 2})
+	b := live.New(live.Config{Source: h, PollInterval: time.Hour, MaxPending: 200, WriteTimeout: 100 * time.Millisecond})
 	runBroker(t, b)
-	s := subscribe(t, b, 1)
-	for id := int64(1); id <= 3; id++ {
-		h.add(id, 1, `{}`)
+	s, err := b.Open(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	b.Poke()
-	select {
-	case <-s.Ended():
-	case <-time.After(2 * time.Second):
-		t.Fatal("a subscriber that does not read was not ended")
+	near, far := net.Pipe() // nobody reads far
+	defer far.Close()
+	s.Attach(near, []byte("HEAD\n\n"), nil, 0, time.Time{})
+	reader := open(t, b, 1)
+	for id := int64(1); id <= 5; id++ {
+		h.add(id, 1, `{"padding":"`+strings.Repeat("x", 60)+`"}`)
+		b.Poke()
+		if f := reader.next(t); !strings.HasPrefix(f, "id: "+strconv.FormatInt(id, 10)+"\n") {
+			t.Fatalf("got %q, want entry %d", f, id)
+		}
 	}
-	if !errors.Is(s.Err(), live.ErrLagging) {
-		t.Fatalf("got %v, want ErrLagging", s.Err())
-	}
+	waitFor(t, func() bool { return b.OpenStreams() == 1 })
 }
 
 // After the last stream closes the position is forgotten: the next first
@@ -253,18 +333,18 @@ func TestBrokerRestartsFromTheNewestAfterIdle(t *testing.T) {
 	h := newHistory()
 	b := live.New(live.Config{Source: h, PollInterval: 10 * time.Millisecond, BatchSize: 2})
 	runBroker(t, b)
-	s := subscribe(t, b, 1)
-	s.Close()
+	c := open(t, b, 1)
+	c.conn.Close()
 	waitFor(t, func() bool { r := h.readCount(); time.Sleep(30 * time.Millisecond); return h.readCount() == r })
 	for id := int64(1); id <= 100; id++ {
 		h.add(id, 2, `{}`)
 	}
 	before := h.readCount()
-	s = subscribe(t, b, 1)
+	c = open(t, b, 1)
 	h.add(101, 1, `{}`)
 	b.Poke()
-	if e := next(t, s); e.ID != 101 {
-		t.Fatalf("got %d, want 101", e.ID)
+	if f := c.next(t); !strings.HasPrefix(f, "id: 101\n") {
+		t.Fatalf("got %q, want entry 101", f)
 	}
 	if reads := h.readCount() - before; reads > 3 {
 		t.Fatalf("got %d reads to reach the newest entry, want at most 3", reads)

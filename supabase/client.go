@@ -13,6 +13,7 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 	"github.com/supabase-community/postgrest-go"
+	"go.uber.org/zap"
 
 	"github.com/wasessions/gateway/utils"
 )
@@ -37,6 +38,8 @@ type ClientConfig struct {
 	Resilience ResilienceConfig
 	// Observe, if set, is told about every upstream attempt.
 	Observe CallObserver
+	// Log receives warnings about how Supabase is configured; nil discards them.
+	Log *zap.Logger
 }
 
 // Client performs the session operations against Supabase with the secret
@@ -48,6 +51,7 @@ type Client struct {
 	resilience ResilienceConfig
 	breaker    *gobreaker.CircuitBreaker[struct{}]
 	observer   CallObserver
+	log        *zap.Logger
 }
 
 // NewClient builds a Client. It does not contact Supabase.
@@ -71,6 +75,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Resilience == (ResilienceConfig{}) {
 		cfg.Resilience = DefaultResilience
 	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
 	return &Client{
 		rest:       rest,
 		transport:  parent,
@@ -78,6 +85,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		resilience: cfg.Resilience,
 		breaker:    newBreaker(cfg.Resilience),
 		observer:   cfg.Observe,
+		log:        cfg.Log,
 	}, nil
 }
 
@@ -107,49 +115,100 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 }
 
 // ListSessions runs a validated query and returns the rows as a JSON array,
-// exactly as Supabase sent it.
-func (c *Client) ListSessions(ctx context.Context, q ListQuery) (rows json.RawMessage, err error) {
-	err = c.call(ctx, "list", true, func(ctx context.Context) error {
-		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), "", false)
+// exactly as Supabase sends it, streaming when it is large.
+func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
+	count := ""
+	if q.Limit > defaultMaxRows {
+		// Only then can Max Rows cut the answer; a count costs the database
+		// a second pass, so it is not asked for otherwise.
+		count = "exact"
+	}
+	body, err := c.fetch(ctx, "list", true, func(ctx context.Context) error {
+		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), count, false)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
 		}
 		// Range writes both offset= and limit=; postgrest-go has no bare offset.
 		f.Range(q.Offset, q.Offset+q.Limit-1, "")
-		var execErr error
-		rows, _, execErr = f.ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		_, _, err := f.ExecuteWithContext(ctx)
+		return translate(err, sessionNotFound)
 	})
-	return rows, err
+	if err == nil && count != "" {
+		c.warnIfCut(ctx, q, body.contentRange)
+	}
+	return body, err
+}
+
+// defaultMaxRows is the Data API's default Max Rows: Supabase returns at
+// most this many rows per request, whatever limit= says.
+const defaultMaxRows = 1000
+
+// warnIfCut logs when Supabase returned fewer rows than asked although more
+// exist: the project's Max Rows is below LIST_MAX_LIMIT, and callers get
+// short pages without being told.
+func (c *Client) warnIfCut(ctx context.Context, q ListQuery, contentRange string) {
+	rows, total, ok := strings.Cut(contentRange, "/")
+	first, last, found := strings.Cut(rows, "-")
+	lo, err1 := strconv.Atoi(first)
+	hi, err2 := strconv.Atoi(last)
+	all, err3 := strconv.Atoi(total)
+	if !ok || !found || err1 != nil || err2 != nil || err3 != nil {
+		return
+	}
+	if got := hi - lo + 1; got < q.Limit && all > q.Offset+got {
+		c.log.Warn("Supabase returned fewer rows than asked: the project's Max Rows (Data API settings) is below LIST_MAX_LIMIT; raise it or lower LIST_MAX_LIMIT",
+			zap.String("request_id", requestIDFrom(ctx)), zap.Int("asked", q.Limit), zap.Int("got", got), zap.Int("total", all))
+	}
 }
 
 // GetSession returns one session row as a JSON object.
-func (c *Client) GetSession(ctx context.Context, id int64) (row json.RawMessage, err error) {
-	err = c.call(ctx, "get", true, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = c.rest.From(SessionTable).Select("*", "", false).
+func (c *Client) GetSession(ctx context.Context, id int64) (Body, error) {
+	return c.fetch(ctx, "get", true, func(ctx context.Context) error {
+		_, _, err := c.rest.From(SessionTable).Select("*", "", false).
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		return translate(err, sessionNotFound)
 	})
-	return row, err
 }
 
 // UpdateSession applies a validated patch and returns the updated row. The
 // status rule is enforced by the database trigger, atomically with the write.
-func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (row json.RawMessage, err error) {
-	err = c.call(ctx, "update", false, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = c.rest.From(SessionTable).Update(p.columns(), "representation", "").
+func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (Body, error) {
+	return c.fetch(withSource(ctx, SourcePatch), "update", false, func(ctx context.Context) error {
+		_, _, err := c.rest.From(SessionTable).Update(p.columns(), "representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		return translate(err, sessionNotFound)
 	})
-	return row, err
+}
+
+// fetch is call for an operation whose successful body is passed on as it
+// is: errorTransport leaves the body in a slot of ctx instead of letting
+// postgrest-go read it. A body still streaming keeps the call's deadline,
+// which ends when the Body is closed.
+func (c *Client) fetch(ctx context.Context, op string, read bool, fn func(ctx context.Context) error) (Body, error) {
+	ctx, cancel := c.withDeadline(ctx)
+	ctx, slot := withBodySlot(ctx)
+	err := c.attempts(ctx, op, read, fn)
+	if err == nil && !slot.set {
+		err = &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: no body reached the transport", op)}
+	}
+	if err != nil {
+		slot.release()
+		cancel()
+		return Body{}, err
+	}
+	body := slot.body
+	if body.rest == nil {
+		cancel()
+	} else {
+		body.ctx, body.cancel = ctx, cancel
+	}
+	return body, nil
 }
 
 // DeleteSession removes one session.
 func (c *Client) DeleteSession(ctx context.Context, id int64) error {
-	return c.call(ctx, "delete", false, func(ctx context.Context) error {
+	return c.call(withSource(ctx, SourceDelete), "delete", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Delete("representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -159,7 +218,7 @@ func (c *Client) DeleteSession(ctx context.Context, id int64) error {
 // CreateSession registers a link attempt, or links the row an early webhook
 // left behind, in one database transaction.
 func (c *Client) CreateSession(ctx context.Context, s NewSession) (Result, error) {
-	return c.rpc(ctx, "create", createFunction, map[string]any{
+	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, map[string]any{
 		"p_session_id": s.SessionID,
 		"p_sesion_id":  s.SesionID,
 	})
@@ -179,7 +238,7 @@ func (c *Client) ApplyConnection(ctx context.Context, conn Connection) (Result, 
 	if conn.LastSeen != nil {
 		args["p_last_seen"] = conn.LastSeen.UTC().Format(time.RFC3339Nano)
 	}
-	return c.rpc(ctx, "connect", connectedFunction, args)
+	return c.rpc(withSource(ctx, SourceWebhook), "connect", connectedFunction, args)
 }
 
 // rpc calls a database function. postgrest-go's Rpc takes no context and

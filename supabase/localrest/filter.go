@@ -7,11 +7,14 @@ import (
 
 // filter is one horizontal filter, column=[not.]op.value.
 type filter struct {
-	column string
-	negate bool
-	op     string   // an operator operatorKind reports as supported
-	value  string   // the operand of every operator but in
-	list   []string // the operand of in
+	// resource is the embedded resource a dotted key addresses
+	// (sesiones.estado=eq.x); empty for the table read itself.
+	resource string
+	column   string
+	negate   bool
+	op       string   // an operator operatorKind reports as supported
+	value    string   // the operand of every operator but in
+	list     []string // the operand of in
 }
 
 // logicTree is and=(...), or=(...), optionally negated, holding filters
@@ -58,24 +61,27 @@ const maxLogicDepth = 32
 
 func isOperatorRune(r rune) bool { return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') }
 
-// parseFilter parses one filter parameter, key=value. A dotted key names an
-// embedded resource, which this server never has.
+// parseFilter parses one filter parameter, key=value. A dotted key names a
+// column of an embedded resource; deeper paths (nested embeds) are refused.
 func parseFilter(key, value string) (*filter, error) {
 	ks := &scanner{src: key}
 	path, err := ks.treePath()
 	if err != nil {
 		return nil, toParseError(err, "tree path", key, key)
 	}
-	if len(path) > 1 {
-		return nil, errNotEmbedded(path[0])
+	if len(path) > 2 {
+		return nil, errNotImplemented("filters on nested embedded resources")
 	}
 	vs := &scanner{src: value}
-	f, err := vs.opExpr(path[0], false)
+	f, err := vs.opExpr(path[len(path)-1], false)
 	if err == nil && !vs.atEnd() {
 		err = vs.fail("end of input")
 	}
 	if err != nil {
 		return nil, toParseError(err, "filter", value, value)
+	}
+	if len(path) == 2 {
+		f.resource = path[0]
 	}
 	return f, nil
 }

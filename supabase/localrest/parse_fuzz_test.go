@@ -31,7 +31,11 @@ func FuzzParseFilter(f *testing.F) {
 			}
 			return
 		}
-		again, err := parseFilter(quoteName(got.column), renderOpExpr(got, false))
+		key2 := quoteName(got.column)
+		if got.resource != "" {
+			key2 = quoteName(got.resource) + "." + key2
+		}
+		again, err := parseFilter(key2, renderOpExpr(got, false))
 		if err != nil {
 			t.Fatalf("reparse of %q=%q: got error %v, want none", key, value, err)
 		}

@@ -11,6 +11,7 @@ import (
 // order, and which page.
 type query struct {
 	selectItems []string // column names, or "*"
+	embeds      []*embed // to-one resources embedded in select=
 	filters     []*filter
 	trees       []*logicTree
 	order       []orderTerm
@@ -66,11 +67,11 @@ func parseQuery(raw string) (*query, error) {
 		}
 	}
 	if v, ok := values["select"]; ok {
-		items, err := parseSelect(v[0])
+		items, embeds, err := parseSelect(v[0])
 		if err != nil {
 			return nil, err
 		}
-		q.selectItems = items
+		q.selectItems, q.embeds = items, embeds
 	}
 	for _, k := range keys {
 		switch k {
@@ -86,6 +87,9 @@ func parseQuery(raw string) (*query, error) {
 			continue
 		}
 		if resource, ok := embeddedParam(k); ok {
+			if q.embedFor(resource) != nil {
+				return nil, errNotImplemented("order, limit, offset and logic trees of an embedded resource")
+			}
 			return nil, errNotEmbedded(resource)
 		}
 		for _, v := range values[k] {
@@ -95,6 +99,9 @@ func parseQuery(raw string) (*query, error) {
 			}
 			q.filters = append(q.filters, f)
 		}
+	}
+	if err := q.checkEmbeddedFilters(); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
@@ -130,22 +137,22 @@ func (q *query) parsePage(key, v string) error {
 		q.limit = &n
 		return nil
 	}
-	if n < 0 {
-		return errParse(key+" parameter", v, 1, "expecting a non-negative integer")
-	}
-	q.offset = n
+	// A negative offset is no offset, as in PostgREST.
+	q.offset = max(n, 0)
 	return nil
 }
 
-// parseSelect parses select= as a comma list of columns or *. Embedding,
-// aliases, casts and aggregates are PostgREST features the gateway never
-// uses; they are refused rather than half-served.
-func parseSelect(v string) ([]string, error) {
+// parseSelect parses select= as a comma list of columns, * and to-one
+// embedded resources (see embed). Aliases, casts, aggregates and nested
+// embeds are PostgREST features the gateway never uses; they are refused
+// rather than half-served.
+func parseSelect(v string) ([]string, []*embed, error) {
 	s := &scanner{src: v}
 	items := []string{}
+	var embeds []*embed
 	s.skipSpace()
 	if s.atEnd() {
-		return items, nil
+		return []string{"*"}, nil, nil // an empty select is every column, as in PostgREST
 	}
 	for {
 		s.skipSpace()
@@ -155,28 +162,32 @@ func parseSelect(v string) ([]string, error) {
 		} else {
 			name, err := s.fieldName()
 			if err != nil {
-				return nil, toParseError(err, "select parameter", v, v)
+				return nil, nil, toParseError(err, "select parameter", v, v)
 			}
-			items = append(items, name)
+			if s.peek() == '(' || s.peek() == '!' {
+				e, err := s.parseEmbed(name)
+				if err != nil {
+					return nil, nil, toParseError(err, "select parameter", v, v)
+				}
+				embeds = append(embeds, e)
+			} else {
+				items = append(items, name)
+			}
 		}
 		if err := s.rejectJSONPath(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s.skipSpace()
 		switch {
 		case s.atEnd():
-			return items, nil
+			return items, embeds, nil
 		case s.peek() == ',':
 			s.pos++
 			continue
-		case s.peek() == '(' || s.peek() == '!':
-			return nil, toParseError(&syntaxError{pos: s.pos,
-				details: "resource embedding is not supported by the local PostgREST server; select columns of this table only"},
-				"select parameter", v, v)
 		case s.peek() == ':' || s.peek() == '.':
-			return nil, errNotImplemented("aliases, casts and aggregates in select")
+			return nil, nil, errNotImplemented("aliases, casts and aggregates in select")
 		default:
-			return nil, toParseError(s.fail(`"," or end of input`), "select parameter", v, v)
+			return nil, nil, toParseError(s.fail(`"," or end of input`), "select parameter", v, v)
 		}
 	}
 }

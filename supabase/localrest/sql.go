@@ -9,8 +9,10 @@ import (
 
 // sqlBuilder collects bind parameters while SQL text is assembled. The rule
 // it exists to keep: request values only ever travel as parameters, sent as
-// text and cast by PostgreSQL to the column's type, so a bad value is a
-// 22P02 from the database rather than a client-side encoding failure.
+// text with no type of their own, so PostgreSQL resolves them against the
+// column exactly as it resolves PostgREST's unknown-typed literals: the full
+// type, char(n) and bit(n) included, with nothing truncated, and a bad
+// value is PostgreSQL's own error (22P02, 22001, 42883), not ours.
 type sqlBuilder struct {
 	args []any
 }
@@ -23,8 +25,14 @@ func (b *sqlBuilder) bind(v any) string {
 // ident quotes an identifier that came from the catalogue.
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// qualified is the schema-qualified name of a catalogue table.
-func qualified(t *table) string { return pgx.Identifier{exposedSchema, t.name}.Sanitize() }
+// qualified is the schema-qualified name of a catalogue table, or the alias
+// of a function's rows.
+func qualified(t *table) string {
+	if t.alias != "" {
+		return ident(t.alias)
+	}
+	return pgx.Identifier{exposedSchema, t.name}.Sanitize()
+}
 
 // resolve finds a column named by the request, or answers what PostgreSQL
 // would have answered PostgREST for it.
@@ -56,6 +64,9 @@ func selectList(t *table, rel string, items []string) (string, error) {
 func (b *sqlBuilder) where(t *table, q *query) (string, error) {
 	var conds []string
 	for _, f := range q.filters {
+		if f.resource != "" {
+			continue // rendered with its embed, see embedSQL
+		}
 		c, err := b.filter(t, f)
 		if err != nil {
 			return "", err
@@ -126,11 +137,16 @@ func comparison(op string) string {
 // filter renders one filter. Column references are schema-qualified so
 // they stay unambiguous in UPDATE ... FROM.
 func (b *sqlBuilder) filter(t *table, f *filter) (string, error) {
+	return b.filterOn(t, qualified(t), f)
+}
+
+// filterOn renders one filter on a column of t reached in SQL as rel.
+func (b *sqlBuilder) filterOn(t *table, rel string, f *filter) (string, error) {
 	c, err := resolve(t, f.column)
 	if err != nil {
 		return "", err
 	}
-	col := qualified(t) + "." + ident(c.name)
+	col := rel + "." + ident(c.name)
 	var cond string
 	switch f.op {
 	case "is":
@@ -139,18 +155,40 @@ func (b *sqlBuilder) filter(t *table, f *filter) (string, error) {
 		if len(f.list) == 1 && f.list[0] == "" {
 			cond = col + " = ANY('{}')" // in.() matches nothing, as in PostgREST
 		} else {
-			cond = col + " = ANY(" + b.bind(f.list) + "::text[]::" + c.sqlType + "[])"
+			cond = col + " = ANY(" + b.bind(arrayLiteral(f.list)) + ")"
 		}
 	case "like", "ilike":
 		// * stands for %, which would need percent-encoding in a URL.
-		cond = col + " " + comparison(f.op) + " " + b.bind(strings.ReplaceAll(f.value, "*", "%")) + "::text"
+		cond = col + " " + comparison(f.op) + " " + b.bind(strings.ReplaceAll(f.value, "*", "%"))
 	default:
-		cond = col + " " + comparison(f.op) + " " + b.bind(f.value) + "::text::" + c.sqlType
+		cond = col + " " + comparison(f.op) + " " + b.bind(f.value)
 	}
 	if f.negate {
 		cond = "NOT " + cond
 	}
 	return cond, nil
+}
+
+// arrayLiteral renders values as a PostgreSQL array literal of quoted
+// elements, which PostgreSQL reads as an array of the column's own type.
+func arrayLiteral(values []string) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, v := range values {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		for i := 0; i < len(v); i++ { // bytes, so invalid UTF-8 reaches PostgreSQL as sent
+			if v[i] == '"' || v[i] == '\\' {
+				sb.WriteByte('\\')
+			}
+			sb.WriteByte(v[i])
+		}
+		sb.WriteByte('"')
+	}
+	sb.WriteByte('}')
+	return sb.String()
 }
 
 // orderBy renders order= as " ORDER BY ..." or "".

@@ -142,7 +142,7 @@ func TestUpdatedAtFollowsEveryUpdate(t *testing.T) {
 func TestRowLevelSecurityWithoutPolicies(t *testing.T) {
 	t.Parallel()
 	pool := newDatabase(t)
-	for _, table := range []string{"sesiones", "whatsapp_sessions"} {
+	for _, table := range []string{"sesiones", "whatsapp_sessions", "whatsapp_session_events"} {
 		if !relRowSecurity(t, pool, table) {
 			t.Errorf("%s: relrowsecurity is false, want RLS enabled", table)
 		}
@@ -156,7 +156,7 @@ func TestEverythingIsCommented(t *testing.T) {
 	t.Parallel()
 	pool := newDatabase(t)
 	ctx := testContext(t)
-	for _, table := range []string{"sesiones", "whatsapp_sessions"} {
+	for _, table := range []string{"sesiones", "whatsapp_sessions", "whatsapp_session_events"} {
 		var comment *string
 		if err := pool.QueryRow(ctx, "select obj_description(to_regclass('public.' || $1), 'pg_class')", table).Scan(&comment); err != nil {
 			t.Fatal(err)
@@ -221,8 +221,8 @@ func TestFunctionsPinAnEmptySearchPath(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != 5 {
-		t.Errorf("got %d functions in public, want 5", n)
+	if n != 9 {
+		t.Errorf("got %d functions in public, want 9", n)
 	}
 }
 
