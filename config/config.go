@@ -39,6 +39,9 @@ type Config struct {
 	MetricsToken         string
 	ReadinessCacheTTL    time.Duration
 	UpstreamMaxIdleConns int
+	PendingTTL           time.Duration // 0 disables the expiry of pending sessions
+	ExpiryInterval       time.Duration
+	HistoryRetention     time.Duration // 0 keeps the history forever
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -73,6 +76,9 @@ var settings = []setting{
 	{"METRICS_TOKEN", "", "bearer token for /metrics; empty serves /metrics only to loopback callers"},
 	{"READINESS_CACHE_TTL", "5s", "how long a /readyz answer is reused"},
 	{"UPSTREAM_MAX_IDLE_CONNS", "128", "idle keep-alive connections kept to Supabase"},
+	{"PENDING_TTL", "10m", "how long a session may stay pending before the sweep expires it; 0 disables"},
+	{"EXPIRY_INTERVAL", "30s", "time between two sweeps (expiry and history pruning)"},
+	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
 }
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
@@ -146,6 +152,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		MetricsToken:         r.str("METRICS_TOKEN"),
 		ReadinessCacheTTL:    r.duration("READINESS_CACHE_TTL"),
 		UpstreamMaxIdleConns: r.intIn("UPSTREAM_MAX_IDLE_CONNS", 1, 10000),
+		PendingTTL:           r.durationOrOff("PENDING_TTL"),
+		ExpiryInterval:       r.duration("EXPIRY_INTERVAL"),
+		HistoryRetention:     r.durationOrOff("HISTORY_RETENTION"),
 	}
 	if r.err != nil {
 		return Config{}, r.err
@@ -222,6 +231,18 @@ func (r *reader) duration(env string) time.Duration {
 	d, err := time.ParseDuration(r.str(env))
 	if err != nil || d <= 0 {
 		r.fail(env, "a positive duration such as 10s")
+	}
+	return d
+}
+
+// durationOrOff is a duration where 0 means "off".
+func (r *reader) durationOrOff(env string) time.Duration {
+	if r.str(env) == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(r.str(env))
+	if err != nil || d < 0 {
+		r.fail(env, "a duration such as 10m, or 0 to turn it off")
 	}
 	return d
 }
