@@ -202,7 +202,7 @@ func waitFor(tb testing.TB, within time.Duration, cond func() bool) {
 // panickingStore is a bug in a dependency: every call panics.
 type panickingStore struct{ handlers.SessionStore }
 
-func (panickingStore) GetSession(context.Context, int64) (json.RawMessage, error) {
+func (panickingStore) GetSession(context.Context, supabase.Scope, int64) (json.RawMessage, error) {
 	panic("store bug")
 }
 

@@ -19,8 +19,10 @@ import (
 
 // The database functions the gateway calls through RPC; see supabase/migrations.
 const (
-	createFunction    = "create_whatsapp_session"
-	connectedFunction = "whatsapp_session_connected"
+	createFunction      = "create_whatsapp_session"
+	connectedFunction   = "whatsapp_session_connected"
+	updateOwnedFunction = "update_owned_whatsapp_session"
+	deleteOwnedFunction = "delete_owned_whatsapp_session"
 )
 
 const sessionNotFound = "no WhatsApp session with this id"
@@ -106,11 +108,11 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// ListSessions runs a validated query and returns the rows as a JSON array,
-// exactly as Supabase sent it.
-func (c *Client) ListSessions(ctx context.Context, q ListQuery) (rows json.RawMessage, err error) {
+// ListSessions runs a validated query within scope and returns the rows as
+// a JSON array, exactly as Supabase sent it.
+func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (rows json.RawMessage, err error) {
 	err = c.call(ctx, "list", true, func(ctx context.Context) error {
-		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), "", false)
+		f := scope.read(c.rest.From(SessionTable), q.Select)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
@@ -124,20 +126,27 @@ func (c *Client) ListSessions(ctx context.Context, q ListQuery) (rows json.RawMe
 	return rows, err
 }
 
-// GetSession returns one session row as a JSON object.
-func (c *Client) GetSession(ctx context.Context, id int64) (row json.RawMessage, err error) {
+// GetSession returns one session row within scope as a JSON object.
+func (c *Client) GetSession(ctx context.Context, scope Scope, id int64) (row json.RawMessage, err error) {
 	err = c.call(ctx, "get", true, func(ctx context.Context) error {
 		var execErr error
-		row, _, execErr = c.rest.From(SessionTable).Select("*", "", false).
+		row, _, execErr = scope.read(c.rest.From(SessionTable), nil).
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(execErr, sessionNotFound)
 	})
 	return row, err
 }
 
-// UpdateSession applies a validated patch and returns the updated row. The
-// status rule is enforced by the database trigger, atomically with the write.
-func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (row json.RawMessage, err error) {
+// UpdateSession applies a validated patch to a session within scope and
+// returns the updated row. The status rule is enforced by the database
+// trigger, atomically with the write; so is ownership, by the function a
+// scoped update goes through.
+func (c *Client) UpdateSession(ctx context.Context, scope Scope, id int64, p SessionPatch) (row json.RawMessage, err error) {
+	if !scope.All() {
+		return c.rpcRow(ctx, "update", updateOwnedFunction, map[string]any{
+			"p_id": id, "p_patch": p.columns(), "p_owner_column": scope.column, "p_owner": scope.owner,
+		})
+	}
 	err = c.call(ctx, "update", false, func(ctx context.Context) error {
 		var execErr error
 		row, _, execErr = c.rest.From(SessionTable).Update(p.columns(), "representation", "").
@@ -147,8 +156,14 @@ func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (r
 	return row, err
 }
 
-// DeleteSession removes one session.
-func (c *Client) DeleteSession(ctx context.Context, id int64) error {
+// DeleteSession removes one session within scope.
+func (c *Client) DeleteSession(ctx context.Context, scope Scope, id int64) error {
+	if !scope.All() {
+		_, err := c.rpcRow(ctx, "delete", deleteOwnedFunction, map[string]any{
+			"p_id": id, "p_owner_column": scope.column, "p_owner": scope.owner,
+		})
+		return err
+	}
 	return c.call(ctx, "delete", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Delete("representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
@@ -157,12 +172,17 @@ func (c *Client) DeleteSession(ctx context.Context, id int64) error {
 }
 
 // CreateSession registers a link attempt, or links the row an early webhook
-// left behind, in one database transaction.
-func (c *Client) CreateSession(ctx context.Context, s NewSession) (Result, error) {
-	return c.rpc(ctx, "create", createFunction, map[string]any{
+// left behind, in one database transaction. Within a user's scope the
+// sesión must be theirs; someone else's is refused like a missing one.
+func (c *Client) CreateSession(ctx context.Context, scope Scope, s NewSession) (Result, error) {
+	args := map[string]any{
 		"p_session_id": s.SessionID,
 		"p_sesion_id":  s.SesionID,
-	})
+	}
+	if !scope.All() {
+		args["p_owner_column"], args["p_owner"] = scope.column, scope.owner
+	}
+	return c.rpc(ctx, "create", createFunction, args)
 }
 
 // ApplyConnection records the orchestrator's connection report and activates
@@ -198,6 +218,16 @@ func (c *Client) rpc(ctx context.Context, op, name string, args map[string]any) 
 		return nil
 	})
 	return r, err
+}
+
+// rpcRow calls a database function that returns one session row.
+func (c *Client) rpcRow(ctx context.Context, op, name string, args map[string]any) (row json.RawMessage, err error) {
+	err = c.call(ctx, op, false, func(ctx context.Context) error {
+		var execErr error
+		row, _, execErr = c.rest.From("rpc/"+name).Insert(args, false, "", "", "").ExecuteWithContext(ctx)
+		return translate(execErr, sessionNotFound)
+	})
+	return row, err
 }
 
 // applyFilters adds the filters to the query. Two postgrest-go quirks

@@ -98,13 +98,16 @@ type fixture struct {
 	key  string
 }
 
-// newFixture creates a fresh database, the schema, the seed rows, and a
-// server with a known key.
-func newFixture(tb testing.TB) *fixture {
+// newFixture creates a fresh database, the schema, the seed rows, then
+// runs setup, and starts a server with a known key.
+func newFixture(tb testing.TB, setup ...string) *fixture {
 	tb.Helper()
 	pool := supabasetest.NewPool(tb, supabasetest.NewDatabase(tb))
 	mustExec(tb, pool, schema)
 	mustExec(tb, pool, seed)
+	for _, sql := range setup {
+		mustExec(tb, pool, sql)
+	}
 	const key = "sb_secret_test_key"
 	srv, err := localrest.New(context.Background(), pool, key, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)))
 	if err != nil {

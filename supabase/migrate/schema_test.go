@@ -221,8 +221,10 @@ func TestFunctionsPinAnEmptySearchPath(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != 5 {
-		t.Errorf("got %d functions in public, want 5", n)
+	// The session functions (4), the transition trigger's, and the
+	// ownership ones (6): a smaller count means the query missed some.
+	if n < 11 {
+		t.Errorf("got %d functions in public, want at least 11", n)
 	}
 }
 
