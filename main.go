@@ -125,6 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	e := handlers.New(handlers.Deps{
 		Store:          store,
+		History:        store,
 		Tokens:         tokens,
 		Ownership:      supabase.Ownership{Column: cfg.SesionesOwnerColumn},
 		Webhooks:       auth.NewWebhookVerifier([]byte(cfg.WebhookSecret), cfg.WebhookTolerance, nil),
@@ -141,6 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MetricsToken:   cfg.MetricsToken,
 		ObserveRequest: meters.ObserveRequest,
 		ObserveWebhook: meters.ObserveWebhook,
+		ObserveAbort:   meters.ObserveAbort,
 		OpenAPI:        handlers.OpenAPI,
 	})
 

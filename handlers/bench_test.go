@@ -84,20 +84,20 @@ func newBenchStore(tb testing.TB, rows int) *benchStore {
 	return &benchStore{rows: benchRows(tb, rows), row: row}
 }
 
-func (s *benchStore) ListSessions(context.Context, supabase.Scope, supabase.ListQuery) (json.RawMessage, error) {
-	return s.rows, nil
+func (s *benchStore) ListSessions(context.Context, supabase.Scope, supabase.ListQuery) (supabase.Body, error) {
+	return supabase.BodyOf(s.rows), nil
 }
 
-func (s *benchStore) GetSession(context.Context, supabase.Scope, int64) (json.RawMessage, error) {
-	return s.row, nil
+func (s *benchStore) GetSession(context.Context, supabase.Scope, int64) (supabase.Body, error) {
+	return supabase.BodyOf(s.row), nil
 }
 
 func (s *benchStore) CreateSession(context.Context, supabase.Scope, supabase.NewSession) (supabase.Result, error) {
 	return supabase.Result{Outcome: "created", Session: s.row}, nil
 }
 
-func (s *benchStore) UpdateSession(context.Context, supabase.Scope, int64, supabase.SessionPatch) (json.RawMessage, error) {
-	return s.row, nil
+func (s *benchStore) UpdateSession(context.Context, supabase.Scope, int64, supabase.SessionPatch) (supabase.Body, error) {
+	return supabase.BodyOf(s.row), nil
 }
 
 func (s *benchStore) DeleteSession(context.Context, supabase.Scope, int64) error { return nil }

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -202,7 +201,7 @@ func waitFor(tb testing.TB, within time.Duration, cond func() bool) {
 // panickingStore is a bug in a dependency: every call panics.
 type panickingStore struct{ handlers.SessionStore }
 
-func (panickingStore) GetSession(context.Context, supabase.Scope, int64) (json.RawMessage, error) {
+func (panickingStore) GetSession(context.Context, supabase.Scope, int64) (supabase.Body, error) {
 	panic("store bug")
 }
 

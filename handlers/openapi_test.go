@@ -240,10 +240,13 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	})
 	served := map[string]bool{}
 	for _, r := range e.Routes() {
-		path := r.Path
-		if i := strings.Index(path, "/:"); i >= 0 {
-			path = path[:i+1] + "{" + path[i+2:] + "}"
+		segments := strings.Split(r.Path, "/")
+		for i, seg := range segments {
+			if name, ok := strings.CutPrefix(seg, ":"); ok {
+				segments[i] = "{" + name + "}"
+			}
 		}
+		path := strings.Join(segments, "/")
 		served[r.Method+" "+path] = true
 	}
 	documented := map[string]bool{}

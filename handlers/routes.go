@@ -20,8 +20,10 @@ import (
 
 // Deps is everything the HTTP layer needs, passed in so tests can build it.
 type Deps struct {
-	Store  SessionStore
-	Tokens TokenVerifier
+	Store SessionStore
+	// History serves each session's history.
+	History HistoryReader
+	Tokens  TokenVerifier
 	// Ownership scopes each user to the sessions they own; the zero value
 	// lets every signed-in user manage every session.
 	Ownership      supabase.Ownership
@@ -47,6 +49,9 @@ type Deps struct {
 	// latency, ObserveWebhook each webhook outcome; nil ignores them.
 	ObserveRequest RequestObserver
 	ObserveWebhook WebhookObserver
+	// ObserveAbort is told each answer cut off after its status went out;
+	// nil ignores them (they are logged either way).
+	ObserveAbort AbortObserver
 	// OpenAPI is the API description served at /openapi.json.
 	OpenAPI []byte
 }
@@ -101,12 +106,14 @@ func New(d Deps) *echo.Echo {
 	// middleware adds catch-all routes that turn a wrong method into 404.
 	const base = "/api/whatsapp_sessions"
 	user := requireUser(d.Tokens, d.Ownership, d.Log)
+	out := bodyWriter{log: d.Log, observe: d.ObserveAbort}
 	e.POST(base+"/new-session-connected", sessionConnected(d.Store, d.Webhooks, d.BodyLimit, d.ObserveWebhook, d.Log), limited)
 	e.POST(base, createSession(d.Store, d.BodyLimit), limited, user)
-	e.GET(base, listSessions(d.Store, d.ListMaxLimit), limited, user)
-	e.GET(base+"/:id", getSession(d.Store), limited, user)
-	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit), limited, user)
+	e.GET(base, listSessions(d.Store, d.ListMaxLimit, out), limited, user)
+	e.GET(base+"/:id", getSession(d.Store, out), limited, user)
+	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit, out), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
+	e.GET(base+"/:id/history", sessionHistory(d.History, d.ListMaxLimit), limited, user)
 	return e
 }
 

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -14,10 +13,10 @@ import (
 // satisfies it. Every frontend operation runs within the caller's scope:
 // the sessions they own, or all of them (see scopeOf).
 type SessionStore interface {
-	ListSessions(ctx context.Context, scope supabase.Scope, q supabase.ListQuery) (json.RawMessage, error)
-	GetSession(ctx context.Context, scope supabase.Scope, id int64) (json.RawMessage, error)
+	ListSessions(ctx context.Context, scope supabase.Scope, q supabase.ListQuery) (supabase.Body, error)
+	GetSession(ctx context.Context, scope supabase.Scope, id int64) (supabase.Body, error)
 	CreateSession(ctx context.Context, scope supabase.Scope, s supabase.NewSession) (supabase.Result, error)
-	UpdateSession(ctx context.Context, scope supabase.Scope, id int64, p supabase.SessionPatch) (json.RawMessage, error)
+	UpdateSession(ctx context.Context, scope supabase.Scope, id int64, p supabase.SessionPatch) (supabase.Body, error)
 	DeleteSession(ctx context.Context, scope supabase.Scope, id int64) error
 	ApplyConnection(ctx context.Context, c supabase.Connection) (supabase.Result, error)
 }
@@ -48,7 +47,7 @@ func createSession(store SessionStore, bodyLimit int64) echo.HandlerFunc {
 	}
 }
 
-func listSessions(store SessionStore, maxLimit int) echo.HandlerFunc {
+func listSessions(store SessionStore, maxLimit int, out bodyWriter) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q, err := supabase.ParseListQuery(c.QueryParams(), maxLimit)
 		if err != nil {
@@ -58,11 +57,11 @@ func listSessions(store SessionStore, maxLimit int) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return writeRaw(c, http.StatusOK, rows)
+		return out.write(c, http.StatusOK, rows)
 	}
 }
 
-func getSession(store SessionStore) echo.HandlerFunc {
+func getSession(store SessionStore, out bodyWriter) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := parseID(c)
 		if err != nil {
@@ -72,11 +71,11 @@ func getSession(store SessionStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return writeRaw(c, http.StatusOK, row)
+		return out.write(c, http.StatusOK, row)
 	}
 }
 
-func updateSession(store SessionStore, bodyLimit int64) echo.HandlerFunc {
+func updateSession(store SessionStore, bodyLimit int64, out bodyWriter) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := parseID(c)
 		if err != nil {
@@ -97,7 +96,7 @@ func updateSession(store SessionStore, bodyLimit int64) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return writeRaw(c, http.StatusOK, row)
+		return out.write(c, http.StatusOK, row)
 	}
 }
 

@@ -99,6 +99,9 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	if deps.Tokens == nil {
 		deps.Tokens = tokens
 	}
+	if deps.History == nil {
+		deps.History = client
+	}
 	if deps.Ready == nil {
 		deps.Ready = client.Ready
 	}

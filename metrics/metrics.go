@@ -20,6 +20,7 @@ type Metrics struct {
 	upstream        *prometheus.CounterVec
 	upstreamLatency *prometheus.HistogramVec
 	webhooks        *prometheus.CounterVec
+	aborted         *prometheus.CounterVec
 }
 
 // New registers every instrument, with the Go runtime and process
@@ -49,8 +50,12 @@ func New() *Metrics {
 			Name: "gateway_webhook_deliveries_total",
 			Help: "Orchestrator webhook deliveries by outcome: applied, duplicate, stale, early, refused.",
 		}, []string{"outcome"}),
+		aborted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_http_answers_aborted_total",
+			Help: "Answers cut off after their status went out, by route template and cause: upstream_unavailable, upstream_timeout, client_gone.",
+		}, []string{"route", "cause"}),
 	}
-	m.registry.MustRegister(m.requests, m.requestDuration, m.upstream, m.upstreamLatency, m.webhooks,
+	m.registry.MustRegister(m.requests, m.requestDuration, m.upstream, m.upstreamLatency, m.webhooks, m.aborted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -72,6 +77,11 @@ func (m *Metrics) ObserveUpstream(operation, outcome string, d time.Duration) {
 // ObserveWebhook counts one webhook delivery.
 func (m *Metrics) ObserveWebhook(outcome string) {
 	m.webhooks.WithLabelValues(outcome).Inc()
+}
+
+// ObserveAbort counts one answer aborted mid-body.
+func (m *Metrics) ObserveAbort(route, cause string) {
+	m.aborted.WithLabelValues(route, cause).Inc()
 }
 
 // Handler serves the metrics in Prometheus' text format.

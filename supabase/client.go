@@ -19,8 +19,9 @@ import (
 
 // The database functions the gateway calls through RPC; see supabase/migrations.
 const (
-	createFunction      = "create_whatsapp_session"
-	connectedFunction   = "whatsapp_session_connected"
+	createFunction    = "create_whatsapp_session"
+	connectedFunction = "whatsapp_session_connected"
+	// The writes of a user whose sessions are scoped to their owner.
 	updateOwnedFunction = "update_owned_whatsapp_session"
 	deleteOwnedFunction = "delete_owned_whatsapp_session"
 )
@@ -109,9 +110,9 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 }
 
 // ListSessions runs a validated query within scope and returns the rows as
-// a JSON array, exactly as Supabase sent it.
-func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (rows json.RawMessage, err error) {
-	err = c.call(ctx, "list", true, func(ctx context.Context) error {
+// a JSON array, exactly as Supabase sends it, streaming when it is large.
+func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (Body, error) {
+	return c.fetch(ctx, "list", true, func(ctx context.Context) error {
 		f := scope.read(c.rest.From(SessionTable), q.Select)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
@@ -119,50 +120,74 @@ func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (ro
 		}
 		// Range writes both offset= and limit=; postgrest-go has no bare offset.
 		f.Range(q.Offset, q.Offset+q.Limit-1, "")
-		var execErr error
-		rows, _, execErr = f.ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		_, _, err := f.ExecuteWithContext(ctx)
+		return translate(err, sessionNotFound)
 	})
-	return rows, err
 }
 
 // GetSession returns one session row within scope as a JSON object.
-func (c *Client) GetSession(ctx context.Context, scope Scope, id int64) (row json.RawMessage, err error) {
-	err = c.call(ctx, "get", true, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = scope.read(c.rest.From(SessionTable), nil).
+func (c *Client) GetSession(ctx context.Context, scope Scope, id int64) (Body, error) {
+	return c.fetch(ctx, "get", true, func(ctx context.Context) error {
+		_, _, err := scope.read(c.rest.From(SessionTable), nil).
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		return translate(err, sessionNotFound)
 	})
-	return row, err
 }
 
 // UpdateSession applies a validated patch to a session within scope and
 // returns the updated row. The status rule is enforced by the database
 // trigger, atomically with the write; so is ownership, by the function a
 // scoped update goes through.
-func (c *Client) UpdateSession(ctx context.Context, scope Scope, id int64, p SessionPatch) (row json.RawMessage, err error) {
+func (c *Client) UpdateSession(ctx context.Context, scope Scope, id int64, p SessionPatch) (Body, error) {
+	ctx = withSource(ctx, SourcePatch)
 	if !scope.All() {
-		return c.rpcRow(ctx, "update", updateOwnedFunction, map[string]any{
-			"p_id": id, "p_patch": p.columns(), "p_owner_column": scope.column, "p_owner": scope.owner,
+		return c.fetch(ctx, "update", false, func(ctx context.Context) error {
+			return c.rpcBody(ctx, updateOwnedFunction, map[string]any{
+				"p_id": id, "p_patch": p.columns(), "p_owner_column": scope.column, "p_owner": scope.owner,
+			})
 		})
 	}
-	err = c.call(ctx, "update", false, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = c.rest.From(SessionTable).Update(p.columns(), "representation", "").
+	return c.fetch(ctx, "update", false, func(ctx context.Context) error {
+		_, _, err := c.rest.From(SessionTable).Update(p.columns(), "representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		return translate(err, sessionNotFound)
 	})
-	return row, err
+}
+
+// fetch is call for an operation whose successful body is passed on as it
+// is: errorTransport leaves the body in a slot of ctx instead of letting
+// postgrest-go read it. A body still streaming keeps the call's deadline,
+// which ends when the Body is closed.
+func (c *Client) fetch(ctx context.Context, op string, read bool, fn func(ctx context.Context) error) (Body, error) {
+	ctx, cancel := c.withDeadline(ctx)
+	ctx, slot := withBodySlot(ctx)
+	err := c.attempts(ctx, op, read, fn)
+	if err == nil && !slot.set {
+		err = &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: no body reached the transport", op)}
+	}
+	if err != nil {
+		slot.release()
+		cancel()
+		return Body{}, err
+	}
+	body := slot.body
+	if body.rest == nil {
+		cancel()
+	} else {
+		body.ctx, body.cancel = ctx, cancel
+	}
+	return body, nil
 }
 
 // DeleteSession removes one session within scope.
 func (c *Client) DeleteSession(ctx context.Context, scope Scope, id int64) error {
+	ctx = withSource(ctx, SourceDelete)
 	if !scope.All() {
-		_, err := c.rpcRow(ctx, "delete", deleteOwnedFunction, map[string]any{
-			"p_id": id, "p_owner_column": scope.column, "p_owner": scope.owner,
+		return c.call(ctx, "delete", false, func(ctx context.Context) error {
+			return c.rpcBody(ctx, deleteOwnedFunction, map[string]any{
+				"p_id": id, "p_owner_column": scope.column, "p_owner": scope.owner,
+			})
 		})
-		return err
 	}
 	return c.call(ctx, "delete", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Delete("representation", "").
@@ -182,7 +207,7 @@ func (c *Client) CreateSession(ctx context.Context, scope Scope, s NewSession) (
 	if !scope.All() {
 		args["p_owner_column"], args["p_owner"] = scope.column, scope.owner
 	}
-	return c.rpc(ctx, "create", createFunction, args)
+	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, args)
 }
 
 // ApplyConnection records the orchestrator's connection report and activates
@@ -199,7 +224,7 @@ func (c *Client) ApplyConnection(ctx context.Context, conn Connection) (Result, 
 	if conn.LastSeen != nil {
 		args["p_last_seen"] = conn.LastSeen.UTC().Format(time.RFC3339Nano)
 	}
-	return c.rpc(ctx, "connect", connectedFunction, args)
+	return c.rpc(withSource(ctx, SourceWebhook), "connect", connectedFunction, args)
 }
 
 // rpc calls a database function. postgrest-go's Rpc takes no context and
@@ -220,14 +245,11 @@ func (c *Client) rpc(ctx context.Context, op, name string, args map[string]any) 
 	return r, err
 }
 
-// rpcRow calls a database function that returns one session row.
-func (c *Client) rpcRow(ctx context.Context, op, name string, args map[string]any) (row json.RawMessage, err error) {
-	err = c.call(ctx, op, false, func(ctx context.Context) error {
-		var execErr error
-		row, _, execErr = c.rest.From("rpc/"+name).Insert(args, false, "", "", "").ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
-	})
-	return row, err
+// rpcBody calls a database function whose answer is passed on as it is
+// (inside fetch) or not at all (inside call).
+func (c *Client) rpcBody(ctx context.Context, name string, args map[string]any) error {
+	_, _, err := c.rest.From("rpc/"+name).Insert(args, false, "", "", "").ExecuteWithContext(ctx)
+	return translate(err, sessionNotFound)
 }
 
 // applyFilters adds the filters to the query. Two postgrest-go quirks

@@ -1,5 +1,7 @@
 package supabase
 
+import "sort"
+
 // columnKind says how values of a column are checked before a filter on it
 // is forwarded.
 type columnKind int
@@ -9,7 +11,9 @@ const (
 	kindInteger
 	kindText
 	kindStatus
+	kindSource
 	kindTimestamp
+	kindTextList // selectable, not filterable
 )
 
 // SessionTable is the PostgREST resource the gateway manages.
@@ -38,5 +42,46 @@ func SessionColumns() []string {
 	for name := range sessionColumns {
 		names = append(names, name)
 	}
+	return names
+}
+
+// historyColumns is the history of a session (whatsapp_session_history's
+// result) as the query parser sees it.
+var historyColumns = map[string]columnKind{
+	"id":                  kindBigint,
+	"whatsapp_session_id": kindBigint,
+	"session_id":          kindText,
+	"from_status":         kindStatus,
+	"to_status":           kindStatus,
+	"changes":             kindTextList,
+	"source":              kindSource,
+	"request_id":          kindText,
+	"at":                  kindTimestamp,
+}
+
+// HistoryColumns lists the history's columns in the order it returns them.
+var HistoryColumns = []string{"id", "whatsapp_session_id", "session_id", "from_status", "to_status", "changes", "source", "request_id", "at"}
+
+// columnSet is what a list query may name: the columns, how their values
+// are checked, and which of them order= takes (nil: any).
+type columnSet struct {
+	name      string
+	kinds     map[string]columnKind
+	orderable []string
+}
+
+var (
+	sessionQueryColumns = columnSet{name: "whatsapp_sessions", kinds: sessionColumns}
+	// The history is ordered by time; id and at say the same, and nothing
+	// else is indexed for it.
+	historyQueryColumns = columnSet{name: "the history", kinds: historyColumns, orderable: []string{"id", "at"}}
+)
+
+func (cs columnSet) sorted() []string {
+	names := make([]string, 0, len(cs.kinds))
+	for name := range cs.kinds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	return names
 }

@@ -3,6 +3,7 @@ package supabase
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +16,9 @@ const DefaultMaxLimit = 1000
 // maxFilterValueLength bounds one filter value; nothing legitimate is longer.
 const maxFilterValueLength = 1024
 
-// ListQuery is a validated PostgREST query on whatsapp_sessions. Only a
-// ListQuery produced by ParseListQuery ever reaches Supabase.
+// ListQuery is a validated PostgREST query on whatsapp_sessions or on a
+// session's history. Only a ListQuery produced by ParseListQuery or
+// ParseHistoryQuery ever reaches Supabase.
 type ListQuery struct {
 	Filters []Filter
 	Select  []string // empty means every column
@@ -49,6 +51,17 @@ var filterOperators = map[string]bool{
 // does not understand is an invalid_request error that names the parameter,
 // so that nothing unvalidated is forwarded to Supabase.
 func ParseListQuery(params url.Values, maxLimit int) (ListQuery, error) {
+	return sessionQueryColumns.parse(params, maxLimit)
+}
+
+// ParseHistoryQuery validates the parameters of a history request the same
+// way: filters on the history's columns, select, order on id or at, limit
+// and offset.
+func ParseHistoryQuery(params url.Values, maxLimit int) (ListQuery, error) {
+	return historyQueryColumns.parse(params, maxLimit)
+}
+
+func (cs columnSet) parse(params url.Values, maxLimit int) (ListQuery, error) {
 	if maxLimit <= 0 {
 		maxLimit = DefaultMaxLimit
 	}
@@ -71,19 +84,19 @@ func ParseListQuery(params url.Values, maxLimit int) (ListQuery, error) {
 		var err error
 		switch key {
 		case "select":
-			q.Select, err = parseSelect(values[0])
+			q.Select, err = cs.parseSelect(values[0])
 		case "order":
-			q.Order, err = parseOrder(values[0])
+			q.Order, err = cs.parseOrder(values[0])
 		case "limit":
 			q.Limit, err = parseBoundedInt(key, values[0], 1, maxLimit)
 		case "offset":
 			q.Offset, err = parseBoundedInt(key, values[0], 0, 1<<31-1)
 		default:
-			if _, ok := sessionColumns[key]; !ok {
-				return ListQuery{}, paramError(key, "unknown parameter %q: use a column of whatsapp_sessions (%s) or select, order, limit, offset", key, strings.Join(sortedColumns(), ", "))
+			if _, ok := cs.kinds[key]; !ok {
+				return ListQuery{}, paramError(key, "unknown parameter %q: use a column of %s (%s) or select, order, limit, offset", key, cs.name, strings.Join(cs.sorted(), ", "))
 			}
 			for _, v := range values {
-				f, ferr := ParseFilter(key, v)
+				f, ferr := cs.parseFilter(key, v)
 				if ferr != nil {
 					return ListQuery{}, ferr
 				}
@@ -104,9 +117,16 @@ func ParseListQuery(params url.Values, maxLimit int) (ListQuery, error) {
 // ParseFilter validates one filter: column must be a whatsapp_sessions
 // column and raw is "[not.]op.value" in PostgREST syntax.
 func ParseFilter(column, raw string) (Filter, error) {
-	kind, ok := sessionColumns[column]
+	return sessionQueryColumns.parseFilter(column, raw)
+}
+
+func (cs columnSet) parseFilter(column, raw string) (Filter, error) {
+	kind, ok := cs.kinds[column]
 	if !ok {
 		return Filter{}, paramError(column, "unknown column %q", column)
+	}
+	if kind == kindTextList {
+		return Filter{}, paramError(column, "%s is a list of names and cannot be filtered; filter on another column", column)
 	}
 	f := Filter{Column: column}
 	rest := raw
@@ -126,7 +146,7 @@ func ParseFilter(column, raw string) (Filter, error) {
 	switch op {
 	case "is":
 		if value != "null" {
-			return Filter{}, paramError(column, "%s=is.%s: only is.null applies, since whatsapp_sessions has no boolean column", column, clip(value))
+			return Filter{}, paramError(column, "%s=is.%s: only is.null applies, since %s has no boolean column", column, clip(value), cs.name)
 		}
 		f.Values = []string{value}
 		return f, nil
@@ -143,7 +163,7 @@ func ParseFilter(column, raw string) (Filter, error) {
 		f.Values = items
 		return f, nil
 	case "like", "ilike":
-		if kind != kindText && kind != kindStatus {
+		if kind != kindText && kind != kindStatus && kind != kindSource {
 			return Filter{}, paramError(column, "%s applies to text columns; %s is not text", op, column)
 		}
 	}
@@ -175,7 +195,11 @@ func checkValue(column string, kind columnKind, op, value string) (string, error
 		}
 	case kindStatus:
 		if ValidateStatus(value) != nil {
-			return "", paramError(column, "status must be one of %s; got %q", strings.Join(Statuses, ", "), clip(value))
+			return "", paramError(column, "%s must be one of %s; got %q", column, strings.Join(Statuses, ", "), clip(value))
+		}
+	case kindSource:
+		if !slices.Contains(Sources, value) {
+			return "", paramError(column, "%s must be one of %s; got %q", column, strings.Join(Sources, ", "), clip(value))
 		}
 	case kindTimestamp:
 		t, err := parseTimestamp(value)
@@ -246,7 +270,7 @@ func parseInList(column, value string) ([]string, error) {
 	return items, nil
 }
 
-func parseSelect(value string) ([]string, error) {
+func (cs columnSet) parseSelect(value string) ([]string, error) {
 	if value == "*" {
 		return nil, nil
 	}
@@ -259,8 +283,8 @@ func parseSelect(value string) ([]string, error) {
 			star = true
 			continue
 		}
-		if _, ok := sessionColumns[p]; !ok {
-			return nil, paramError("select", "select: %q is not a column of whatsapp_sessions (embedding and renaming are not supported)", clip(p))
+		if _, ok := cs.kinds[p]; !ok {
+			return nil, paramError("select", "select: %q is not a column of %s (embedding and renaming are not supported)", clip(p), cs.name)
 		}
 		cols = append(cols, p)
 	}
@@ -270,13 +294,16 @@ func parseSelect(value string) ([]string, error) {
 	return cols, nil
 }
 
-func parseOrder(value string) ([]OrderTerm, error) {
+func (cs columnSet) parseOrder(value string) ([]OrderTerm, error) {
 	var terms []OrderTerm
 	for _, item := range strings.Split(value, ",") {
 		parts := strings.Split(strings.TrimSpace(item), ".")
 		t := OrderTerm{Column: parts[0]}
-		if _, ok := sessionColumns[t.Column]; !ok {
-			return nil, paramError("order", "order: %q is not a column of whatsapp_sessions", clip(t.Column))
+		if _, ok := cs.kinds[t.Column]; !ok {
+			return nil, paramError("order", "order: %q is not a column of %s", clip(t.Column), cs.name)
+		}
+		if cs.orderable != nil && !slices.Contains(cs.orderable, t.Column) {
+			return nil, paramError("order", "order: %s can be ordered by %s only", cs.name, strings.Join(cs.orderable, " or "))
 		}
 		rest := parts[1:]
 		if len(rest) > 0 && (rest[0] == "asc" || rest[0] == "desc") {
@@ -314,10 +341,4 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
-}
-
-func sortedColumns() []string {
-	cols := SessionColumns()
-	sort.Strings(cols)
-	return cols
 }

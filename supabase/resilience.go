@@ -66,6 +66,11 @@ func isUpstreamFailure(err error) bool {
 func (c *Client) call(ctx context.Context, op string, read bool, fn func(ctx context.Context) error) error {
 	ctx, cancel := c.withDeadline(ctx)
 	defer cancel()
+	return c.attempts(ctx, op, read, fn)
+}
+
+// attempts is call within a deadline the caller set.
+func (c *Client) attempts(ctx context.Context, op string, read bool, fn func(ctx context.Context) error) error {
 	stats := callStatsFrom(ctx)
 	retries := 0
 	if read {

@@ -50,9 +50,7 @@ func translate(err error, notFound string) error {
 func translateUpstream(e *UpstreamError, notFound string) error {
 	hint, _ := e.Hint.(string)
 	switch {
-	case e.Code == "PGRST116", e.Code == "PT404":
-		// PT404: a session function refused a row that is missing or not
-		// the caller's, which look the same to the caller.
+	case e.Code == "PGRST116", e.Code == "PT404" && hint == "not_found":
 		return &Error{Code: CodeNotFound, Message: notFound, Err: e}
 	case e.Code == "23503":
 		return &Error{Code: CodeNotFound, Message: "sesion_id does not exist: create the sesiones row first", Err: e}

@@ -19,6 +19,8 @@ func TestTranslate(t *testing.T) {
 		want Code
 	}{
 		{"no row for single object", upstream(406, "PGRST116", ""), CodeNotFound},
+		{"session never existed (history)", upstream(404, "PT404", "not_found"), CodeNotFound},
+		{"other PT404 is ours", upstream(404, "PT404", ""), CodeInternal},
 		{"missing sesiones row", upstream(409, "23503", ""), CodeNotFound},
 		{"duplicate session_id", upstream(409, "23505", ""), CodeConflict},
 		{"forbidden transition", upstream(409, "PT409", "invalid_transition"), CodeInvalidTransition},

@@ -28,10 +28,31 @@ func Failure(code, message string, details any) Envelope {
 	return Envelope{Error: &EnvelopeError{Code: code, Message: message, Details: details}}
 }
 
-var (
-	successPrefix = []byte(`{"success":true,"data":`)
-	successSuffix = []byte(`}`)
+const (
+	successPrefixText = `{"success":true,"data":`
+	successSuffixText = `}`
 )
+
+var (
+	successPrefix = []byte(successPrefixText)
+	successSuffix = []byte(successSuffixText)
+)
+
+// SuccessOverhead is how many bytes the success envelope adds around data.
+const SuccessOverhead = int64(len(successPrefixText) + len(successSuffixText))
+
+// WriteSuccessPrefix and WriteSuccessSuffix write the success envelope
+// around data the caller streams in between.
+func WriteSuccessPrefix(w io.Writer) error {
+	_, err := w.Write(successPrefix)
+	return err
+}
+
+// WriteSuccessSuffix ends what WriteSuccessPrefix began.
+func WriteSuccessSuffix(w io.Writer) error {
+	_, err := w.Write(successSuffix)
+	return err
+}
 
 // SuccessRawSize is the length of the success envelope around raw.
 func SuccessRawSize(raw json.RawMessage) int {

@@ -22,9 +22,11 @@ type catalog struct {
 	relationships map[string][]*relationship
 }
 
-// table is a table or view of the exposed schema.
+// table is a table or view of the exposed schema, or the rows a function
+// returns, known by alias in the query.
 type table struct {
 	name    string
+	alias   string
 	columns []column
 	byName  map[string]*column
 	pk      []string
@@ -53,6 +55,33 @@ type function struct {
 	params []param
 	setOf  bool
 	kind   returnKind
+	// columns are the result's columns when they are named by OUT or
+	// TABLE parameters; relation names the table whose row type it
+	// returns otherwise. Either lets select, filters and order apply to
+	// the result, as PostgREST allows.
+	columns  []column
+	relation string
+}
+
+// resultTable describes a composite result as a table, for select,
+// filters and order; nil when the result has no named columns.
+func (f *function) resultTable(cat *catalog) *table {
+	if f.kind != returnsComposite {
+		return nil
+	}
+	cols := f.columns
+	if len(cols) == 0 {
+		t, ok := cat.tables[f.relation]
+		if !ok {
+			return nil
+		}
+		cols = t.columns
+	}
+	t := &table{name: f.name, alias: rpcAlias, columns: cols, byName: make(map[string]*column, len(cols))}
+	for i := range t.columns {
+		t.byName[t.columns[i].name] = &t.columns[i]
+	}
+	return t
 }
 
 // param is one input parameter; unnamed ones can only be filled by the
@@ -93,6 +122,8 @@ SELECT p.proname::text,
             WHEN t.typtype = 'c' THEN 'c'
             WHEN t.typtype = 'p' THEN 'p'
             ELSE 's' END,
+       coalesce((SELECT r.relname::text FROM pg_catalog.pg_class r
+                 WHERE t.typtype = 'c' AND r.oid = t.typrelid AND r.relnamespace = $1::regnamespace), ''),
        p.pronargdefaults::int,
        coalesce(p.proargnames, '{}')::text[],
        coalesce(p.proargmodes::text[], '{}'),
@@ -165,14 +196,15 @@ func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var name, ret string
+		var name, ret, relation string
 		var setOf bool
 		var nDefaults int
 		var names, modes, types []string
-		if err := rows.Scan(&name, &setOf, &ret, &nDefaults, &names, &modes, &types); err != nil {
+		if err := rows.Scan(&name, &setOf, &ret, &relation, &nDefaults, &names, &modes, &types); err != nil {
 			return nil, fmt.Errorf("localrest: read functions: %w", err)
 		}
 		if f, ok := newFunction(name, setOf, ret, nDefaults, names, modes, types); ok {
+			f.relation = relation
 			cat.functions[name] = append(cat.functions[name], f)
 		}
 	}
@@ -214,6 +246,9 @@ func newFunction(name string, setOf bool, ret string, nDefaults int, names, mode
 		}
 		if mode == "o" || mode == "t" || mode == "b" {
 			hasOut = true
+			if i < len(names) && names[i] != "" {
+				f.columns = append(f.columns, column{name: names[i], sqlType: typ})
+			}
 		}
 		if mode == "o" || mode == "t" {
 			continue

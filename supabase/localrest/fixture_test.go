@@ -69,6 +69,15 @@ CREATE FUNCTION count_tags(p_tags text[]) RETURNS integer LANGUAGE sql AS 'SELEC
 CREATE FUNCTION echo(jsonb) RETURNS jsonb LANGUAGE sql AS 'SELECT $1';
 CREATE FUNCTION dup(x integer) RETURNS integer LANGUAGE sql AS 'SELECT x';
 CREATE FUNCTION dup(x text) RETURNS text LANGUAGE sql AS 'SELECT x';
+CREATE FUNCTION sessions_since(p_id bigint)
+RETURNS TABLE (id bigint, session_id text, status text) LANGUAGE sql
+  AS 'SELECT w.id, w.session_id, w.status FROM whatsapp_sessions w WHERE w.id >= p_id ORDER BY w.id';
+CREATE FUNCTION request_settings() RETURNS json LANGUAGE sql AS $$
+  SELECT json_build_object('method', current_setting('request.method', true),
+    'path', current_setting('request.path', true),
+    'headers', current_setting('request.headers', true)::json,
+    'cookies', current_setting('request.cookies', true)::json)
+$$;
 CREATE FUNCTION pay() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   RAISE sqlstate 'PGRST' USING

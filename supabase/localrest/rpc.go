@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -20,10 +19,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	default:
 		return nil, errRPCMethod(r.Method)
 	}
-	params, err := url.ParseQuery(r.URL.RawQuery)
-	params.Del("apikey")
-	if err != nil || len(params) > 0 {
-		return nil, errNotImplemented("query parameters on RPC (select, filters, order, limit)")
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	if q.bodyColumns {
+		return nil, errNotImplemented("the columns parameter on RPC")
 	}
 	singular, err := negotiate(r.Header)
 	if err != nil {
@@ -68,10 +69,22 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	call = pgx.Identifier{exposedSchema, f.name}.Sanitize() + "(" + call + ")"
 
 	sql := rpcQuery(f, call, singular)
+	if shapesResult(q) {
+		// PostgREST applies select, filters, order and paging to a
+		// function's rows as to a table's.
+		rt := f.resultTable(cat)
+		if rt == nil {
+			return nil, errNotImplemented("select, filters, order, limit and offset on a function whose result has no named columns")
+		}
+		if sql, err = shapedRPCQuery(b, rt, call, q, singular || !f.setOf, parsePreferences(r.Header).count); err != nil {
+			return nil, err
+		}
+	}
 	var rows int64
+	var total *int64
 	var out string
 	err = s.inTx(r.Context(), false, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(r.Context(), sql, b.args...).Scan(&rows, &out); err != nil {
+		if err := tx.QueryRow(r.Context(), sql, b.args...).Scan(&total, &rows, &out); err != nil {
 			return err
 		}
 		if singular && rows != 1 {
@@ -84,12 +97,18 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	}
 
 	prefs := parsePreferences(r.Header)
-	var total *int64
-	if prefs.count {
+	if !prefs.count {
+		total = nil
+	} else if total == nil {
 		total = &rows
 	}
-	resp := &response{status: rangeStatus(0, rows-1, total), headers: map[string]string{
-		"Content-Range":      contentRange(0, rows-1, total),
+	upper := q.offset + rows - 1
+	status := rangeStatus(q.offset, upper, total)
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		return nil, errOutOfRange(q.offset, *total)
+	}
+	resp := &response{status: status, headers: map[string]string{
+		"Content-Range":      contentRange(q.offset, upper, total),
 		"Preference-Applied": prefs.applied(false),
 	}}
 	if f.kind == returnsVoid {
@@ -103,19 +122,62 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 }
 
 // rpcQuery wraps the call so its result becomes PostgREST's JSON: a scalar
-// as the value itself, a composite as an object, a set as an array.
+// as the value itself, a composite as an object, a set as an array. Its
+// columns are the total (always null here), the row count and the body.
 func rpcQuery(f *function, call string, singular bool) string {
 	if f.kind == returnsVoid {
-		return "SELECT pg_catalog.count(*), '' FROM (SELECT " + call + ") _t"
+		return "SELECT NULL::bigint, pg_catalog.count(*), '' FROM (SELECT " + call + ") _t"
 	}
 	from, agg := "(SELECT "+call+" AS pgrst_scalar) _t", "json_agg(_t.pgrst_scalar)"
 	if f.kind == returnsComposite {
 		from, agg = call+" _t", "json_agg(_t)"
 	}
 	if !f.setOf || singular {
-		return "SELECT pg_catalog.count(*), coalesce(" + agg + "->0, 'null')::text FROM " + from
+		return "SELECT NULL::bigint, pg_catalog.count(*), coalesce(" + agg + "->0, 'null')::text FROM " + from
 	}
-	return "SELECT pg_catalog.count(*), coalesce(" + agg + ", '[]')::text FROM " + from
+	return "SELECT NULL::bigint, pg_catalog.count(*), coalesce(" + agg + ", '[]')::text FROM " + from
+}
+
+// rpcAlias names a function's rows where select, filters and order refer
+// to them.
+const rpcAlias = "pgrst_rows"
+
+// shapesResult reports whether the query string selects, filters, orders
+// or pages the result.
+func shapesResult(q *query) bool {
+	return q.paged || len(q.filters) > 0 || len(q.trees) > 0 ||
+		len(q.selectItems) != 1 || q.selectItems[0] != "*"
+}
+
+// shapedRPCQuery is rpcQuery for a result that is selected, filtered,
+// ordered or paged. The call runs once (a CTE), however many times its
+// rows are read, since it may write.
+func shapedRPCQuery(b *sqlBuilder, rt *table, call string, q *query, singular, count bool) (string, error) {
+	cols, err := selectList(rt, ident(rpcAlias), q.selectItems)
+	if err != nil {
+		return "", err
+	}
+	where, err := b.where(rt, q)
+	if err != nil {
+		return "", err
+	}
+	order, err := orderBy(rt, q.order)
+	if err != nil {
+		return "", err
+	}
+	page := "SELECT " + cols + " FROM pgrst_call " + ident(rpcAlias) + order
+	if q.limit != nil {
+		page += " LIMIT " + b.bind(*q.limit)
+	}
+	if q.offset > 0 {
+		page += " OFFSET " + b.bind(q.offset)
+	}
+	total := "NULL::bigint"
+	if count {
+		total = "(SELECT pg_catalog.count(*) FROM pgrst_call)"
+	}
+	return "WITH pgrst_call AS MATERIALIZED (SELECT " + ident(rpcAlias) + ".* FROM " + call + " " + ident(rpcAlias) + where + ") " +
+		"SELECT " + total + ", pg_catalog.count(*), " + jsonBody(singular) + " FROM (" + page + ") _t", nil
 }
 
 // parseArguments reads the body as a JSON object of named arguments; an

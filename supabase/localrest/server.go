@@ -68,6 +68,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, r) {
 		return
 	}
+	// PostgREST sees the path below Supabase's /rest/v1 mount.
+	r = withRequestSettings(r, strings.TrimPrefix(r.URL.Path, pathPrefix))
 	resp, err := s.route(w, r)
 	if err != nil {
 		e, internal := asAPIError(err)
@@ -167,7 +169,8 @@ type tableRequest struct {
 }
 
 // inTx runs fn in one transaction with the session time zone at UTC, so
-// timestamps serialise as Supabase's do (+00:00). fn's error rolls back.
+// timestamps serialise as Supabase's do (+00:00), and with the request's
+// settings (see requestSettings). fn's error rolls back.
 func (s *Server) inTx(ctx context.Context, readOnly bool, fn func(pgx.Tx) error) error {
 	opts := pgx.TxOptions{}
 	if readOnly {
@@ -178,8 +181,12 @@ func (s *Server) inTx(ctx context.Context, readOnly bool, fn func(pgx.Tx) error)
 		return &connectError{err: err}
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('TimeZone', 'UTC', true)"); err != nil {
-		return fmt.Errorf("set time zone: %w", err)
+	rs := requestSettingsFrom(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('TimeZone', 'UTC', true), "+
+		"pg_catalog.set_config('request.method', $1, true), pg_catalog.set_config('request.path', $2, true), "+
+		"pg_catalog.set_config('request.headers', $3, true), pg_catalog.set_config('request.cookies', $4, true)",
+		rs.method, rs.path, rs.headers, rs.cookies); err != nil {
+		return fmt.Errorf("set request settings: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		return err

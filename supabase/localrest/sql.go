@@ -23,8 +23,14 @@ func (b *sqlBuilder) bind(v any) string {
 // ident quotes an identifier that came from the catalogue.
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// qualified is the schema-qualified name of a catalogue table.
-func qualified(t *table) string { return pgx.Identifier{exposedSchema, t.name}.Sanitize() }
+// qualified is the schema-qualified name of a catalogue table, or the alias
+// of a function's rows.
+func qualified(t *table) string {
+	if t.alias != "" {
+		return ident(t.alias)
+	}
+	return pgx.Identifier{exposedSchema, t.name}.Sanitize()
+}
 
 // resolve finds a column named by the request, or answers what PostgreSQL
 // would have answered PostgREST for it.

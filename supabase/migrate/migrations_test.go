@@ -114,8 +114,8 @@ func TestMigrationFilesRerunSafely(t *testing.T) {
 	if err := pool.QueryRow(ctx, "select count(*) from pg_trigger where tgrelid = 'public.whatsapp_sessions'::regclass and not tgisinternal").Scan(&triggers); err != nil {
 		t.Fatal(err)
 	}
-	if triggers != 2 {
-		t.Fatalf("got %d triggers on whatsapp_sessions, want 2", triggers)
+	if triggers != 4 {
+		t.Fatalf("got %d triggers on whatsapp_sessions, want 4", triggers)
 	}
 }
 
