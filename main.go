@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Timeout:   cfg.UpstreamTimeout,
 		Transport: supabase.NewHTTPTransport(cfg.UpstreamMaxIdleConns),
 		Observe:   meters.ObserveUpstream,
+		Log:       log,
 	})
 	if err != nil {
 		return err

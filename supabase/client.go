@@ -13,6 +13,7 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 	"github.com/supabase-community/postgrest-go"
+	"go.uber.org/zap"
 
 	"github.com/wasessions/gateway/utils"
 )
@@ -40,6 +41,8 @@ type ClientConfig struct {
 	Resilience ResilienceConfig
 	// Observe, if set, is told about every upstream attempt.
 	Observe CallObserver
+	// Log receives warnings about how Supabase is configured; nil discards them.
+	Log *zap.Logger
 }
 
 // Client performs the session operations against Supabase with the secret
@@ -51,6 +54,7 @@ type Client struct {
 	resilience ResilienceConfig
 	breaker    *gobreaker.CircuitBreaker[struct{}]
 	observer   CallObserver
+	log        *zap.Logger
 }
 
 // NewClient builds a Client. It does not contact Supabase.
@@ -74,6 +78,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Resilience == (ResilienceConfig{}) {
 		cfg.Resilience = DefaultResilience
 	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
 	return &Client{
 		rest:       rest,
 		transport:  parent,
@@ -81,6 +88,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		resilience: cfg.Resilience,
 		breaker:    newBreaker(cfg.Resilience),
 		observer:   cfg.Observe,
+		log:        cfg.Log,
 	}, nil
 }
 
@@ -112,8 +120,14 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 // ListSessions runs a validated query within scope and returns the rows as
 // a JSON array, exactly as Supabase sends it, streaming when it is large.
 func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (Body, error) {
-	return c.fetch(ctx, "list", true, func(ctx context.Context) error {
-		f := scope.read(c.rest.From(SessionTable), q.Select)
+	count := ""
+	if q.Limit > defaultMaxRows {
+		// Only then can Max Rows cut the answer; a count costs the database
+		// a second pass, so it is not asked for otherwise.
+		count = "exact"
+	}
+	body, err := c.fetch(ctx, "list", true, func(ctx context.Context) error {
+		f := scope.read(c.rest.From(SessionTable), q.Select, count)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
@@ -123,12 +137,38 @@ func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (Bo
 		_, _, err := f.ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
 	})
+	if err == nil && count != "" {
+		c.warnIfCut(ctx, q, body.contentRange)
+	}
+	return body, err
+}
+
+// defaultMaxRows is the Data API's default Max Rows: Supabase returns at
+// most this many rows per request, whatever limit= says.
+const defaultMaxRows = 1000
+
+// warnIfCut logs when Supabase returned fewer rows than asked although more
+// exist: the project's Max Rows is below LIST_MAX_LIMIT, and callers get
+// short pages without being told.
+func (c *Client) warnIfCut(ctx context.Context, q ListQuery, contentRange string) {
+	rows, total, ok := strings.Cut(contentRange, "/")
+	first, last, found := strings.Cut(rows, "-")
+	lo, err1 := strconv.Atoi(first)
+	hi, err2 := strconv.Atoi(last)
+	all, err3 := strconv.Atoi(total)
+	if !ok || !found || err1 != nil || err2 != nil || err3 != nil {
+		return
+	}
+	if got := hi - lo + 1; got < q.Limit && all > q.Offset+got {
+		c.log.Warn("Supabase returned fewer rows than asked: the project's Max Rows (Data API settings) is below LIST_MAX_LIMIT; raise it or lower LIST_MAX_LIMIT",
+			zap.String("request_id", requestIDFrom(ctx)), zap.Int("asked", q.Limit), zap.Int("got", got), zap.Int("total", all))
+	}
 }
 
 // GetSession returns one session row within scope as a JSON object.
 func (c *Client) GetSession(ctx context.Context, scope Scope, id int64) (Body, error) {
 	return c.fetch(ctx, "get", true, func(ctx context.Context) error {
-		_, _, err := scope.read(c.rest.From(SessionTable), nil).
+		_, _, err := scope.read(c.rest.From(SessionTable), nil, "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
 	})

@@ -29,19 +29,20 @@ var Everyone = Scope{}
 // All reports whether s covers every session.
 func (s Scope) All() bool { return s.column == "" }
 
-// read starts a read of the given columns (all when empty) within s: for a
+// read starts a read of the given columns (all when empty, with a count
+// when asked) within s: for a
 // user, the inner embed of the session's sesión and the filter on its
 // owner column, which PostgREST ANDs with whatever filters follow, so no
 // filter of the caller's can widen it.
-func (s Scope) read(from *postgrest.QueryBuilder, columns []string) *postgrest.FilterBuilder {
+func (s Scope) read(from *postgrest.QueryBuilder, columns []string, count string) *postgrest.FilterBuilder {
 	sel := "*"
 	if len(columns) > 0 {
 		sel = strings.Join(columns, ",")
 	}
 	if s.All() {
-		return from.Select(sel, "", false)
+		return from.Select(sel, count, false)
 	}
-	return from.Select(sel+","+ownerEmbed, "", false).Eq("sesiones."+s.column, s.owner)
+	return from.Select(sel+","+ownerEmbed, count, false).Eq("sesiones."+s.column, s.owner)
 }
 
 // Ownership is the owner column of the project's sesiones table

@@ -44,6 +44,12 @@ func Start(ctx context.Context, databaseURL string, log *zap.Logger) (*Backend, 
 		pool.Close()
 		return nil, fmt.Errorf("local mode needs PostgreSQL at DATABASE_URL and cannot reach it (start it, or set SUPABASE_URL): %w", err)
 	}
+	// The API roles and default privileges first, so the migrations'
+	// grants land on them as they do on Supabase.
+	if err := localrest.PrepareDatabase(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	applied, err := migrate.Apply(ctx, pool)
 	if err != nil {
 		pool.Close()

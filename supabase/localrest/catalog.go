@@ -30,11 +30,12 @@ type table struct {
 	columns []column
 	byName  map[string]*column
 	pk      []string
+	allowed string // the Allow header PostgREST answers OPTIONS with
 }
 
-// column is one column and the type its values are cast to. The type is
-// format_type without the modifier, so a cast never silently truncates
-// (varchar(10) casts to varchar and lets the table's own type check length).
+// column is one column with its full type, modifier included (char(5),
+// not char, which would mean char(1)). Filter values are not cast to it:
+// PostgreSQL resolves them against the column itself.
 type column struct {
 	name    string
 	sqlType string
@@ -55,6 +56,9 @@ type function struct {
 	params []param
 	setOf  bool
 	kind   returnKind
+	// readOnly: STABLE or IMMUTABLE, which PostgREST calls in a read-only
+	// transaction, so one that writes fails with 25006.
+	readOnly bool
 	// columns are the result's columns when they are named by OUT or
 	// TABLE parameters; relation names the table whose row type it
 	// returns otherwise. Either lets select, filters and order apply to
@@ -104,8 +108,9 @@ func (f *function) signature() string {
 const columnsQuery = `
 SELECT c.relname::text,
        a.attname::text,
-       format_type(a.atttypid, NULL),
-       coalesce(a.attnum = ANY (pk.indkey::int2[]), false)
+       format_type(a.atttypid, a.atttypmod),
+       coalesce(a.attnum = ANY (pk.indkey::int2[]), false),
+       CASE WHEN c.relkind IN ('r', 'p') THEN 28 ELSE pg_catalog.pg_relation_is_updatable(c.oid, true) END
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_index pk ON pk.indrelid = c.oid AND pk.indisprimary
@@ -117,6 +122,7 @@ ORDER BY c.relname, a.attnum`
 const functionsQuery = `
 SELECT p.proname::text,
        p.proretset,
+       p.provolatile <> 'v',
        CASE WHEN p.prorettype = 'pg_catalog.void'::regtype THEN 'v'
             WHEN p.prorettype = 'pg_catalog.record'::regtype THEN 'r'
             WHEN t.typtype = 'c' THEN 'c'
@@ -162,13 +168,14 @@ func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
 	for rows.Next() {
 		var tname, cname, ctype string
 		var isPK bool
-		if err := rows.Scan(&tname, &cname, &ctype, &isPK); err != nil {
+		var updatable int
+		if err := rows.Scan(&tname, &cname, &ctype, &isPK, &updatable); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("localrest: read columns: %w", err)
 		}
 		t := cat.tables[tname]
 		if t == nil {
-			t = &table{name: tname, byName: map[string]*column{}}
+			t = &table{name: tname, byName: map[string]*column{}, allowed: allowHeader(updatable)}
 			cat.tables[tname] = t
 		}
 		t.columns = append(t.columns, column{name: cname, sqlType: ctype})
@@ -197,13 +204,14 @@ func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var name, ret, relation string
-		var setOf bool
+		var setOf, readOnly bool
 		var nDefaults int
 		var names, modes, types []string
-		if err := rows.Scan(&name, &setOf, &ret, &relation, &nDefaults, &names, &modes, &types); err != nil {
+		if err := rows.Scan(&name, &setOf, &readOnly, &ret, &relation, &nDefaults, &names, &modes, &types); err != nil {
 			return nil, fmt.Errorf("localrest: read functions: %w", err)
 		}
 		if f, ok := newFunction(name, setOf, ret, nDefaults, names, modes, types); ok {
+			f.readOnly = readOnly
 			f.relation = relation
 			cat.functions[name] = append(cat.functions[name], f)
 		}
@@ -286,6 +294,25 @@ func newFunction(name string, setOf bool, ret string, nDefaults int, names, mode
 func isPseudoType(typ string) bool {
 	return strings.HasPrefix(typ, "any") || slices.Contains(
 		[]string{"internal", "cstring", "record", "trigger", "event_trigger", "language_handler", "void"}, typ)
+}
+
+// allowHeader lists the methods PostgREST allows on a relation, from
+// pg_relation_is_updatable's bits: 4 update, 8 insert, 16 delete.
+func allowHeader(updatable int) string {
+	allow := "OPTIONS,GET,HEAD"
+	if updatable&8 != 0 {
+		allow += ",POST"
+	}
+	if updatable&12 == 12 {
+		allow += ",PUT" // an upsert both inserts and updates
+	}
+	if updatable&4 != 0 {
+		allow += ",PATCH"
+	}
+	if updatable&16 != 0 {
+		allow += ",DELETE"
+	}
+	return allow
 }
 
 // tableNames lists the catalogue's tables, for "perhaps you meant" hints.

@@ -16,7 +16,7 @@ const (
 // 6) to ownerB; sessions 4 and 5 are linked to no sesión.
 func newOwnedFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	return newFixture(tb, `ALTER TABLE sesiones ADD COLUMN owner uuid;
+	return newFixtureWith(tb, `ALTER TABLE sesiones ADD COLUMN owner uuid;
 		UPDATE sesiones SET owner = '`+ownerA+`' WHERE id = 1;
 		UPDATE sesiones SET owner = '`+ownerB+`' WHERE id = 2;`)
 }

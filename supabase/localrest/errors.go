@@ -89,9 +89,13 @@ func errNegativeLimit() *apiError {
 		withDetails("Limit should be greater than or equal to zero.")
 }
 
+// errOutOfRange carries Content-Range */total, as PostgREST's 416 does, so
+// a client paging past the end learns where the end is.
 func errOutOfRange(offset, total int64) *apiError {
-	return newError(http.StatusRequestedRangeNotSatisfiable, "PGRST103", "Requested range not satisfiable").
+	e := newError(http.StatusRequestedRangeNotSatisfiable, "PGRST103", "Requested range not satisfiable").
 		withDetails(fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", offset, total))
+	e.headers = map[string]string{"Content-Range": "*/" + strconv.FormatInt(total, 10)}
+	return e
 }
 
 func errUnsupportedMethod(method string) *apiError {

@@ -107,18 +107,24 @@ type fixture struct {
 	key  string
 }
 
-// newFixture creates a fresh database, the schema, the seed rows, then
-// runs setup, and starts a server with a known key.
-func newFixture(tb testing.TB, setup ...string) *fixture {
+// newFixture creates a fresh database, the schema, the seed rows, and a
+// server with a known key and opts.
+func newFixture(tb testing.TB, opts ...localrest.Option) *fixture {
+	tb.Helper()
+	return newFixtureWith(tb, "", opts...)
+}
+
+// newFixtureWith is newFixture with more SQL run before the server starts.
+func newFixtureWith(tb testing.TB, extra string, opts ...localrest.Option) *fixture {
 	tb.Helper()
 	pool := supabasetest.NewPool(tb, supabasetest.NewDatabase(tb))
 	mustExec(tb, pool, schema)
 	mustExec(tb, pool, seed)
-	for _, sql := range setup {
-		mustExec(tb, pool, sql)
+	if extra != "" {
+		mustExec(tb, pool, extra)
 	}
 	const key = "sb_secret_test_key"
-	srv, err := localrest.New(context.Background(), pool, key, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)))
+	srv, err := localrest.New(context.Background(), pool, key, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)), opts...)
 	if err != nil {
 		tb.Fatalf("localrest.New: got error %v, want nil", err)
 	}

@@ -14,50 +14,6 @@ import (
 // and an unbounded read would let one request exhaust memory.
 const maxBodyBytes = 1 << 20
 
-// preferences are the Prefer header values this server acts on; others
-// are ignored, as PostgREST ignores what it does not know.
-type preferences struct {
-	ret        string // "", "representation", "minimal" or "headers-only"
-	count      bool   // count=exact, planned or estimated: all exact here
-	resolution string
-}
-
-func parsePreferences(h http.Header) preferences {
-	var p preferences
-	for _, line := range h.Values("Prefer") {
-		for _, item := range strings.Split(line, ",") {
-			k, v, _ := strings.Cut(strings.TrimSpace(item), "=")
-			switch strings.TrimSpace(k) {
-			case "return":
-				switch v = strings.TrimSpace(v); v {
-				case "representation", "minimal", "headers-only":
-					p.ret = v
-				}
-			case "count":
-				switch strings.TrimSpace(v) {
-				case "exact", "planned", "estimated":
-					p.count = true
-				}
-			case "resolution":
-				p.resolution = strings.TrimSpace(v)
-			}
-		}
-	}
-	return p
-}
-
-// applied is the Preference-Applied header value for what was honoured.
-func (p preferences) applied(mutation bool) string {
-	var parts []string
-	if mutation && p.ret != "" {
-		parts = append(parts, "return="+p.ret)
-	}
-	if p.count {
-		parts = append(parts, "count=exact")
-	}
-	return strings.Join(parts, ", ")
-}
-
 // negotiate picks the response media type from Accept, best quality first:
 // a JSON array, or a single object for application/vnd.pgrst.object+json.
 func negotiate(h http.Header) (singular bool, err error) {

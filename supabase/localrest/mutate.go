@@ -87,7 +87,10 @@ type mutationResult struct {
 // mutate runs stmt (which must end in RETURNING the table's row) as a CTE,
 // so that the row count, the representation and the Location all come from
 // one statement in one transaction.
-func (s *Server) mutate(ctx context.Context, req *tableRequest, b *sqlBuilder, stmt string, wantLocation bool) (*mutationResult, error) {
+//
+// With limitAffected, Prefer: max-affected (under handling=strict) rolls
+// back a change of more rows, as PostgREST does for PATCH and DELETE.
+func (s *Server) mutate(ctx context.Context, req *tableRequest, b *sqlBuilder, stmt string, wantLocation, limitAffected bool) (*mutationResult, error) {
 	t := req.table
 	cols, err := selectList(t, "pgrst_source", req.query.selectItems)
 	if err != nil {
@@ -111,12 +114,15 @@ func (s *Server) mutate(ctx context.Context, req *tableRequest, b *sqlBuilder, s
 		" FROM (SELECT " + cols + " FROM pgrst_source) _t"
 
 	res := &mutationResult{}
-	err = s.inTx(ctx, false, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, false, req.prefs, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, sql, b.args...).Scan(&res.rows, &res.body, &res.location); err != nil {
 			return err
 		}
 		if req.singular && res.rows != 1 {
 			return errSingular(res.rows) // rolls the change back, as PostgREST does
+		}
+		if limitAffected && req.prefs.maxAffected != nil && res.rows > *req.prefs.maxAffected {
+			return errMaxAffected(res.rows)
 		}
 		return nil
 	})
@@ -156,7 +162,7 @@ func (s *Server) insert(ctx context.Context, req *tableRequest, body []byte) (*r
 	}
 	stmt += " FROM json_populate_recordset(NULL::" + rel + ", " + b.bind(p.rows) + "::text::json) RETURNING " + rel + ".*"
 
-	res, err := s.mutate(ctx, req, b, stmt, req.prefs.ret == "headers-only")
+	res, err := s.mutate(ctx, req, b, stmt, req.prefs.ret == "headers-only", false)
 	if err != nil {
 		return nil, err
 	}
@@ -180,8 +186,10 @@ func (s *Server) update(ctx context.Context, req *tableRequest, body []byte) (*r
 	if err != nil {
 		return nil, err
 	}
-	if p.object == "" {
-		return nil, errInvalidBody("PATCH body must be a single JSON object")
+	if p.object == "" && len(p.keys) > 0 {
+		// An empty array (or a non-object) sets nothing, below; which
+		// element of a longer one PostgREST would apply is not defined.
+		return nil, errNotImplemented("PATCH with a JSON array of objects")
 	}
 	cols, err := columnList(t, p.keys)
 	if err != nil {
@@ -208,7 +216,7 @@ func (s *Server) update(ctx context.Context, req *tableRequest, body []byte) (*r
 			" FROM json_populate_record(NULL::" + rel + ", " + b.bind(p.object) + "::text::json) pgrst_body" +
 			where + " RETURNING " + rel + ".*"
 	}
-	res, err := s.mutate(ctx, req, b, stmt, false)
+	res, err := s.mutate(ctx, req, b, stmt, false, true)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +235,7 @@ func (s *Server) remove(ctx context.Context, req *tableRequest) (*response, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.mutate(ctx, req, b, "DELETE FROM "+rel+where+" RETURNING "+rel+".*", false)
+	res, err := s.mutate(ctx, req, b, "DELETE FROM "+rel+where+" RETURNING "+rel+".*", false, true)
 	if err != nil {
 		return nil, err
 	}

@@ -193,8 +193,9 @@ func TestUpdateAndDelete(t *testing.T) {
 			}},
 		{name: "patch unknown column", method: http.MethodPatch, query: "id=eq.1", body: `{"colour":"red"}`,
 			prefer: rep, wantStatus: 400, wantCode: "PGRST204"},
+		// PostgREST defines no single row to apply from a longer array.
 		{name: "patch array", method: http.MethodPatch, query: "id=eq.1", body: `[{"status":"expired"}]`,
-			prefer: rep, wantStatus: 400, wantCode: "PGRST102"},
+			prefer: rep, wantStatus: 400, wantCode: "PGRST127"},
 		{name: "patch check violation", method: http.MethodPatch, query: "id=eq.1", body: `{"server_port":70000}`,
 			prefer: rep, wantStatus: 400, wantCode: "23514"},
 		{name: "delete representation", method: http.MethodDelete, query: "id=eq.6", prefer: rep,

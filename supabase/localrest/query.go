@@ -137,10 +137,8 @@ func (q *query) parsePage(key, v string) error {
 		q.limit = &n
 		return nil
 	}
-	if n < 0 {
-		return errParse(key+" parameter", v, 1, "expecting a non-negative integer")
-	}
-	q.offset = n
+	// A negative offset is no offset, as in PostgREST.
+	q.offset = max(n, 0)
 	return nil
 }
 
@@ -154,7 +152,7 @@ func parseSelect(v string) ([]string, []*embed, error) {
 	var embeds []*embed
 	s.skipSpace()
 	if s.atEnd() {
-		return items, nil, nil
+		return []string{"*"}, nil, nil // an empty select is every column, as in PostgREST
 	}
 	for {
 		s.skipSpace()

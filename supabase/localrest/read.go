@@ -39,12 +39,16 @@ func (s *Server) read(ctx context.Context, cat *catalog, req *tableRequest) (*re
 	if err != nil {
 		return nil, err
 	}
-	page := "SELECT " + cols + " FROM " + rel + where + order
-	if q.limit != nil {
-		page += " LIMIT " + b.bind(*q.limit)
+	win, err := q.window(req.headerRange, s.maxRows)
+	if err != nil {
+		return nil, err
 	}
-	if q.offset > 0 {
-		page += " OFFSET " + b.bind(q.offset)
+	page := "SELECT " + cols + " FROM " + rel + where + order
+	if n := win.limit(); n >= 0 {
+		page += " LIMIT " + b.bind(n)
+	}
+	if win.lower > 0 {
+		page += " OFFSET " + b.bind(win.lower)
 	}
 	total := "NULL::bigint"
 	if req.prefs.count {
@@ -57,7 +61,7 @@ func (s *Server) read(ctx context.Context, cat *catalog, req *tableRequest) (*re
 		rows  int64
 		body  string
 	)
-	err = s.inTx(ctx, true, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, true, req.prefs, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, sql, b.args...).Scan(&count, &rows, &body); err != nil {
 			return err
 		}
@@ -70,16 +74,16 @@ func (s *Server) read(ctx context.Context, cat *catalog, req *tableRequest) (*re
 		return nil, err
 	}
 
-	upper := q.offset + rows - 1
-	status := rangeStatus(q.offset, upper, count)
+	upper := win.lower + rows - 1
+	status := rangeStatus(win.lower, upper, count)
 	if status == http.StatusRequestedRangeNotSatisfiable {
-		return nil, errOutOfRange(q.offset, *count)
+		return nil, errOutOfRange(win.lower, *count)
 	}
 	return &response{
 		status: status,
 		headers: map[string]string{
 			"Content-Type":       contentType(req.singular),
-			"Content-Range":      contentRange(q.offset, upper, count),
+			"Content-Range":      contentRange(win.lower, upper, count),
 			"Preference-Applied": req.prefs.applied(false),
 			"Content-Profile":    profileHeader(req.profile),
 		},

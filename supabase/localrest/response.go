@@ -62,3 +62,9 @@ func profileHeader(named bool) string {
 	}
 	return ""
 }
+
+// optionsResponse answers OPTIONS as PostgREST does: the methods the
+// resource allows, no body.
+func optionsResponse(allowed string) *response {
+	return &response{status: http.StatusOK, headers: map[string]string{"Allow": allowed}}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -43,8 +44,16 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 		return nil, err
 	}
 
+	prefs, err := s.parsePreferences(r.Context(), r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if prefs.maxAffected != nil {
+		return nil, errNotImplemented("Prefer: max-affected on RPC")
+	}
+
 	b := &sqlBuilder{}
-	var call string
+	var call, from string
 	if wholeBody {
 		raw := bytes.TrimSpace(body)
 		if len(raw) == 0 {
@@ -52,23 +61,15 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 		}
 		call = b.bind(string(raw)) + "::text::" + f.params[0].sqlType
 	} else {
-		var parts []string
-		for _, p := range f.params {
-			raw, ok := args[p.name]
-			if !ok {
-				continue // a parameter with a default
-			}
-			prefix := ""
-			if p.variadic {
-				prefix = "VARIADIC "
-			}
-			parts = append(parts, prefix+ident(p.name)+" := "+argument(b, p, raw))
-		}
-		call = strings.Join(parts, ", ")
+		call, from = callArguments(b, f, args, body)
 	}
 	call = pgx.Identifier{exposedSchema, f.name}.Sanitize() + "(" + call + ")"
 
-	sql := rpcQuery(f, call, singular)
+	win, err := q.window(allRows, s.maxRows) // Range is read on GET only
+	if err != nil {
+		return nil, err
+	}
+	sql := rpcQuery(f, call, from, singular, s.maxRows)
 	if shapesResult(q) {
 		// PostgREST applies select, filters, order and paging to a
 		// function's rows as to a table's.
@@ -76,14 +77,14 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 		if rt == nil {
 			return nil, errNotImplemented("select, filters, order, limit and offset on a function whose result has no named columns")
 		}
-		if sql, err = shapedRPCQuery(b, rt, call, q, singular || !f.setOf, parsePreferences(r.Header).count); err != nil {
+		if sql, err = shapedRPCQuery(b, rt, call, from, q, win, singular || !f.setOf, prefs.count); err != nil {
 			return nil, err
 		}
 	}
 	var rows int64
 	var total *int64
 	var out string
-	err = s.inTx(r.Context(), false, func(tx pgx.Tx) error {
+	err = s.inTx(r.Context(), f.readOnly, prefs, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(r.Context(), sql, b.args...).Scan(&total, &rows, &out); err != nil {
 			return err
 		}
@@ -96,19 +97,18 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 		return nil, err
 	}
 
-	prefs := parsePreferences(r.Header)
 	if !prefs.count {
 		total = nil
 	} else if total == nil {
 		total = &rows
 	}
-	upper := q.offset + rows - 1
-	status := rangeStatus(q.offset, upper, total)
+	upper := win.lower + rows - 1
+	status := rangeStatus(win.lower, upper, total)
 	if status == http.StatusRequestedRangeNotSatisfiable {
-		return nil, errOutOfRange(q.offset, *total)
+		return nil, errOutOfRange(win.lower, *total)
 	}
 	resp := &response{status: status, headers: map[string]string{
-		"Content-Range":      contentRange(q.offset, upper, total),
+		"Content-Range":      contentRange(win.lower, upper, total),
 		"Preference-Applied": prefs.applied(false),
 	}}
 	if f.kind == returnsVoid {
@@ -121,21 +121,61 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	return resp, nil
 }
 
+// callArguments renders the named arguments the body gives as PostgREST
+// does: the body becomes one record through json_to_record, with a column
+// per argument of the parameter's type, so PostgreSQL converts each value
+// exactly as it would for PostgREST (a value too long for character is
+// 22001, never truncated). from is the FROM item that record comes from.
+func callArguments(b *sqlBuilder, f *function, args map[string]json.RawMessage, body []byte) (call, from string) {
+	var parts, defs []string
+	for _, p := range f.params {
+		if _, ok := args[p.name]; !ok {
+			continue // a parameter with a default
+		}
+		prefix := ""
+		if p.variadic {
+			prefix = "VARIADIC "
+		}
+		parts = append(parts, prefix+ident(p.name)+" := pgrst_args."+ident(p.name))
+		defs = append(defs, ident(p.name)+" "+p.sqlType)
+	}
+	if len(defs) == 0 {
+		return "", ""
+	}
+	from = "json_to_record(" + b.bind(string(bytes.TrimSpace(body))) + "::text::json) AS pgrst_args(" + strings.Join(defs, ", ") + ")"
+	return strings.Join(parts, ", "), from
+}
+
 // rpcQuery wraps the call so its result becomes PostgREST's JSON: a scalar
-// as the value itself, a composite as an object, a set as an array. Its
-// columns are the total (always null here), the row count and the body.
-func rpcQuery(f *function, call string, singular bool) string {
+// as the value itself, a composite as an object, a set as an array. It
+// returns the total rows, the rows kept after max-rows, and the body; the
+// call runs once, materialised, whatever is counted.
+func rpcQuery(f *function, call, from string, singular bool, maxRows int64) string {
+	if from != "" {
+		from = " FROM " + from
+	}
 	if f.kind == returnsVoid {
-		return "SELECT NULL::bigint, pg_catalog.count(*), '' FROM (SELECT " + call + ") _t"
+		return "SELECT 1::bigint, pg_catalog.count(*), '' FROM (SELECT " + call + from + ") _t"
 	}
-	from, agg := "(SELECT "+call+" AS pgrst_scalar) _t", "json_agg(_t.pgrst_scalar)"
+	inner, agg := "SELECT "+call+" AS pgrst_scalar"+from, "json_agg(_t.pgrst_scalar)"
 	if f.kind == returnsComposite {
-		from, agg = call+" _t", "json_agg(_t)"
+		if from == "" {
+			inner = "SELECT pgrst_row.* FROM " + call + " AS pgrst_row"
+		} else {
+			inner = "SELECT pgrst_row.*" + from + " CROSS JOIN LATERAL " + call + " AS pgrst_row"
+		}
+		agg = "json_agg(_t)"
 	}
+	limit := ""
+	if f.setOf && maxRows > 0 {
+		limit = " LIMIT " + strconv.FormatInt(maxRows, 10)
+	}
+	body := "coalesce(" + agg + ", '[]')::text"
 	if !f.setOf || singular {
-		return "SELECT NULL::bigint, pg_catalog.count(*), coalesce(" + agg + "->0, 'null')::text FROM " + from
+		body = "coalesce(" + agg + "->0, 'null')::text"
 	}
-	return "SELECT NULL::bigint, pg_catalog.count(*), coalesce(" + agg + ", '[]')::text FROM " + from
+	return "WITH pgrst_call AS MATERIALIZED (" + inner + ") SELECT (SELECT pg_catalog.count(*) FROM pgrst_call), pg_catalog.count(*), " +
+		body + " FROM (SELECT * FROM pgrst_call" + limit + ") _t"
 }
 
 // rpcAlias names a function's rows where select, filters and order refer
@@ -152,7 +192,7 @@ func shapesResult(q *query) bool {
 // shapedRPCQuery is rpcQuery for a result that is selected, filtered,
 // ordered or paged. The call runs once (a CTE), however many times its
 // rows are read, since it may write.
-func shapedRPCQuery(b *sqlBuilder, rt *table, call string, q *query, singular, count bool) (string, error) {
+func shapedRPCQuery(b *sqlBuilder, rt *table, call, from string, q *query, win rowRange, singular, count bool) (string, error) {
 	cols, err := selectList(rt, ident(rpcAlias), q.selectItems)
 	if err != nil {
 		return "", err
@@ -166,17 +206,21 @@ func shapedRPCQuery(b *sqlBuilder, rt *table, call string, q *query, singular, c
 		return "", err
 	}
 	page := "SELECT " + cols + " FROM pgrst_call " + ident(rpcAlias) + order
-	if q.limit != nil {
-		page += " LIMIT " + b.bind(*q.limit)
+	if n := win.limit(); n >= 0 {
+		page += " LIMIT " + b.bind(n)
 	}
-	if q.offset > 0 {
-		page += " OFFSET " + b.bind(q.offset)
+	if win.lower > 0 {
+		page += " OFFSET " + b.bind(win.lower)
 	}
 	total := "NULL::bigint"
 	if count {
 		total = "(SELECT pg_catalog.count(*) FROM pgrst_call)"
 	}
-	return "WITH pgrst_call AS MATERIALIZED (SELECT " + ident(rpcAlias) + ".* FROM " + call + " " + ident(rpcAlias) + where + ") " +
+	source := call + " " + ident(rpcAlias)
+	if from != "" {
+		source = from + " CROSS JOIN LATERAL " + source
+	}
+	return "WITH pgrst_call AS MATERIALIZED (SELECT " + ident(rpcAlias) + ".* FROM " + source + where + ") " +
 		"SELECT " + total + ", pg_catalog.count(*), " + jsonBody(singular) + " FROM (" + page + ") _t", nil
 }
 
@@ -200,29 +244,6 @@ func parseArguments(body []byte) (map[string]json.RawMessage, []string, error) {
 	}
 	slices.Sort(keys)
 	return args, keys, nil
-}
-
-// argument binds one JSON argument as text cast to the parameter's type.
-// JSON strings lose their quotes, except for json/jsonb parameters, which
-// take the JSON itself; JSON arrays reach array parameters through
-// json_to_record so PostgreSQL does the element conversion.
-func argument(b *sqlBuilder, p param, raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	switch {
-	case string(raw) == "null":
-		return "NULL::" + p.sqlType
-	case p.sqlType == "json" || p.sqlType == "jsonb":
-		return b.bind(string(raw)) + "::text::" + p.sqlType
-	case raw[0] == '[' && strings.HasSuffix(p.sqlType, "[]"):
-		return "(SELECT pgrst_arg.v FROM json_to_record(json_build_object('v', " + b.bind(string(raw)) +
-			"::text::json)) AS pgrst_arg(v " + p.sqlType + "))"
-	case raw[0] == '"':
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return b.bind(s) + "::text::" + p.sqlType
-	default:
-		return b.bind(string(raw)) + "::text::" + p.sqlType
-	}
 }
 
 // findFunction picks the overload PostgREST would: the one whose parameter

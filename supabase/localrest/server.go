@@ -27,12 +27,28 @@ type Server struct {
 	keyHash [sha256.Size]byte
 	log     *zap.Logger
 	cat     atomic.Pointer[catalog]
+	maxRows int64
+}
+
+// DefaultMaxRows is the Max Rows of a new Supabase project's Data API
+// settings: no read returns more rows, whatever limit it asks for.
+const DefaultMaxRows = 1000
+
+// Option changes one setting of a Server.
+type Option func(*Server)
+
+// WithMaxRows sets PostgREST's max-rows, the silent cap on the rows of
+// every read and of every set-returning function call; 0 removes the cap.
+func WithMaxRows(n int64) Option {
+	return func(s *Server) { s.maxRows = max(n, 0) }
 }
 
 // New loads the table/column/function catalogue of the public schema from
 // the live database and returns a Server that accepts apiKey (sent as the
-// apikey header, as Supabase clients send it). log may be nil.
-func New(ctx context.Context, pool *pgxpool.Pool, apiKey string, log *zap.Logger) (*Server, error) {
+// apikey header, as Supabase clients send it). A request with the key runs
+// as service_role, as one with a secret key does on Supabase, so the
+// database needs PrepareDatabase first. log may be nil.
+func New(ctx context.Context, pool *pgxpool.Pool, apiKey string, log *zap.Logger, opts ...Option) (*Server, error) {
 	if pool == nil {
 		return nil, errors.New("localrest: a database pool is required")
 	}
@@ -42,7 +58,18 @@ func New(ctx context.Context, pool *pgxpool.Pool, apiKey string, log *zap.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{pool: pool, keyHash: sha256.Sum256([]byte(apiKey)), log: log}
+	s := &Server{pool: pool, keyHash: sha256.Sum256([]byte(apiKey)), log: log, maxRows: DefaultMaxRows}
+	for _, o := range opts {
+		o(s)
+	}
+	var roles int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = $1",
+		roleServiceRole).Scan(&roles); err != nil {
+		return nil, fmt.Errorf("localrest: look for the %s role: %w", roleServiceRole, err)
+	}
+	if roles == 0 {
+		return nil, fmt.Errorf("localrest: the database has no %s role; run PrepareDatabase before the migrations", roleServiceRole)
+	}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -63,8 +90,12 @@ func (s *Server) Reload(ctx context.Context) error {
 }
 
 // ServeHTTP serves paths under /rest/v1/: /rest/v1/<table> and
-// /rest/v1/rpc/<function>.
+// /rest/v1/rpc/<function>, and Supabase Auth's public key set.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == jwksPath {
+		serveJWKS(w, r)
+		return
+	}
 	if !s.authorize(w, r) {
 		return
 	}
@@ -124,6 +155,8 @@ func (s *Server) serveTable(w http.ResponseWriter, r *http.Request, cat *catalog
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete:
+	case http.MethodOptions:
+		return optionsResponse(t.allowed), nil
 	case http.MethodPut:
 		return nil, errNotImplemented("PUT (single-row upsert)")
 	default:
@@ -137,9 +170,16 @@ func (s *Server) serveTable(w http.ResponseWriter, r *http.Request, cat *catalog
 	if err != nil {
 		return nil, err
 	}
-	req := &tableRequest{table: t, query: q, prefs: parsePreferences(r.Header), singular: singular, profile: named}
+	prefs, err := s.parsePreferences(r.Context(), r.Header)
+	if err != nil {
+		return nil, err
+	}
+	req := &tableRequest{table: t, query: q, prefs: prefs, singular: singular, profile: named}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		if r.Method == http.MethodGet { // PostgREST reads Range on GET only (RFC 9110)
+			req.headerRange = parseRangeHeader(r.Header.Get("Range"))
+		}
 		return s.read(r.Context(), cat, req)
 	}
 	if q.usesEmbedding() {
@@ -166,12 +206,16 @@ type tableRequest struct {
 	prefs    preferences
 	singular bool
 	profile  bool
+	// headerRange is the Range header of a GET, intersected with
+	// limit and offset as PostgREST does.
+	headerRange rowRange
 }
 
-// inTx runs fn in one transaction with the session time zone at UTC, so
-// timestamps serialise as Supabase's do (+00:00), and with the request's
-// settings (see requestSettings). fn's error rolls back.
-func (s *Server) inTx(ctx context.Context, readOnly bool, fn func(pgx.Tx) error) error {
+// inTx runs fn in one transaction as the key's role, with the session time
+// zone at UTC (so timestamps serialise as Supabase's do, +00:00) unless
+// Prefer: timezone chose another, and with the request's settings (see
+// requestSettings). fn's error rolls back.
+func (s *Server) inTx(ctx context.Context, readOnly bool, prefs preferences, fn func(pgx.Tx) error) error {
 	opts := pgx.TxOptions{}
 	if readOnly {
 		opts.AccessMode = pgx.ReadOnly
@@ -181,12 +225,16 @@ func (s *Server) inTx(ctx context.Context, readOnly bool, fn func(pgx.Tx) error)
 		return &connectError{err: err}
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	tz := "UTC"
+	if prefs.timezone != "" {
+		tz = prefs.timezone
+	}
 	rs := requestSettingsFrom(ctx)
-	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('TimeZone', 'UTC', true), "+
-		"pg_catalog.set_config('request.method', $1, true), pg_catalog.set_config('request.path', $2, true), "+
-		"pg_catalog.set_config('request.headers', $3, true), pg_catalog.set_config('request.cookies', $4, true)",
-		rs.method, rs.path, rs.headers, rs.cookies); err != nil {
-		return fmt.Errorf("set request settings: %w", err)
+	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('TimeZone', $1, true), pg_catalog.set_config('role', $2, true), "+
+		"pg_catalog.set_config('request.method', $3, true), pg_catalog.set_config('request.path', $4, true), "+
+		"pg_catalog.set_config('request.headers', $5, true), pg_catalog.set_config('request.cookies', $6, true)",
+		tz, roleServiceRole, rs.method, rs.path, rs.headers, rs.cookies); err != nil {
+		return fmt.Errorf("set time zone, role and request settings: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		return err

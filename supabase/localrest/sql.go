@@ -9,8 +9,10 @@ import (
 
 // sqlBuilder collects bind parameters while SQL text is assembled. The rule
 // it exists to keep: request values only ever travel as parameters, sent as
-// text and cast by PostgreSQL to the column's type, so a bad value is a
-// 22P02 from the database rather than a client-side encoding failure.
+// text with no type of their own, so PostgreSQL resolves them against the
+// column exactly as it resolves PostgREST's unknown-typed literals: the full
+// type, char(n) and bit(n) included, with nothing truncated, and a bad
+// value is PostgreSQL's own error (22P02, 22001, 42883), not ours.
 type sqlBuilder struct {
 	args []any
 }
@@ -153,18 +155,40 @@ func (b *sqlBuilder) filterOn(t *table, rel string, f *filter) (string, error) {
 		if len(f.list) == 1 && f.list[0] == "" {
 			cond = col + " = ANY('{}')" // in.() matches nothing, as in PostgREST
 		} else {
-			cond = col + " = ANY(" + b.bind(f.list) + "::text[]::" + c.sqlType + "[])"
+			cond = col + " = ANY(" + b.bind(arrayLiteral(f.list)) + ")"
 		}
 	case "like", "ilike":
 		// * stands for %, which would need percent-encoding in a URL.
-		cond = col + " " + comparison(f.op) + " " + b.bind(strings.ReplaceAll(f.value, "*", "%")) + "::text"
+		cond = col + " " + comparison(f.op) + " " + b.bind(strings.ReplaceAll(f.value, "*", "%"))
 	default:
-		cond = col + " " + comparison(f.op) + " " + b.bind(f.value) + "::text::" + c.sqlType
+		cond = col + " " + comparison(f.op) + " " + b.bind(f.value)
 	}
 	if f.negate {
 		cond = "NOT " + cond
 	}
 	return cond, nil
+}
+
+// arrayLiteral renders values as a PostgreSQL array literal of quoted
+// elements, which PostgreSQL reads as an array of the column's own type.
+func arrayLiteral(values []string) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, v := range values {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		for i := 0; i < len(v); i++ { // bytes, so invalid UTF-8 reaches PostgreSQL as sent
+			if v[i] == '"' || v[i] == '\\' {
+				sb.WriteByte('\\')
+			}
+			sb.WriteByte(v[i])
+		}
+		sb.WriteByte('"')
+	}
+	sb.WriteByte('}')
+	return sb.String()
 }
 
 // orderBy renders order= as " ORDER BY ..." or "".

@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wasessions/gateway/supabase/localrest"
 )
 
 // DefaultAdminURL is where tests find PostgreSQL when TEST_DATABASE_URL is unset.
@@ -64,7 +66,22 @@ func NewDatabase(tb testing.TB) string {
 		tb.Fatalf("supabasetest: parse admin URL: %v", err)
 	}
 	u.Path = "/" + name
+	prepare(tb, ctx, u.String())
 	return u.String()
+}
+
+// prepare gives the new database Supabase's API roles and default
+// privileges before anything is created in it, as a Supabase project has.
+func prepare(tb testing.TB, ctx context.Context, databaseURL string) {
+	tb.Helper()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		tb.Fatalf("supabasetest: connect to the new database: %v", err)
+	}
+	defer conn.Close(ctx)
+	if err := localrest.PrepareDatabase(ctx, conn); err != nil {
+		tb.Fatalf("supabasetest: %v", err)
+	}
 }
 
 // NewPool opens a pgx pool on databaseURL and closes it when the test ends.
