@@ -113,7 +113,7 @@ func New(d Deps) *echo.Echo {
 	e.GET(base+"/:id", getSession(d.Store, out), limited, user)
 	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit, out), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
-	e.GET(base+"/:id/history", sessionHistory(d.History, d.ListMaxLimit), limited, user)
+	e.GET(base+"/:id/history", sessionHistory(d.History, d.ListMaxLimit, out), limited, user)
 	return e
 }
 
