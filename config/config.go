@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/wasessions/gateway/auth"
 )
 
 // Config is every setting of the gateway, validated.
@@ -42,6 +45,11 @@ type Config struct {
 	PendingTTL           time.Duration // 0 disables the expiry of pending sessions
 	ExpiryInterval       time.Duration
 	HistoryRetention     time.Duration // 0 keeps the history forever
+	// SesionesOwnerColumn is the column of sesiones holding the owning
+	// user's id; empty lets every signed-in user manage every session.
+	SesionesOwnerColumn string
+	// AdminRoleClaim marks operators' tokens, which see every session.
+	AdminRoleClaim auth.AdminClaim
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -79,7 +87,12 @@ var settings = []setting{
 	{"PENDING_TTL", "10m", "how long a session may stay pending before the sweep expires it; 0 disables"},
 	{"EXPIRY_INTERVAL", "30s", "time between two sweeps (expiry and history pruning)"},
 	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
+	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id)"},
+	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
 }
+
+// localOwnerColumn is the owner column local mode's seed adds to sesiones.
+const localOwnerColumn = "user_id"
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
 const secretKeyAlias = "SUPABASE_SECRET_KEY"
@@ -155,9 +168,14 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		PendingTTL:           r.durationOrOff("PENDING_TTL"),
 		ExpiryInterval:       r.duration("EXPIRY_INTERVAL"),
 		HistoryRetention:     r.durationOrOff("HISTORY_RETENTION"),
+		SesionesOwnerColumn:  r.identifier("SESIONES_OWNER_COLUMN"),
+		AdminRoleClaim:       r.adminClaim("ADMIN_ROLE_CLAIM"),
 	}
 	if r.err != nil {
 		return Config{}, r.err
+	}
+	if c.SesionesOwnerColumn == "" && c.LocalMode() {
+		c.SesionesOwnerColumn = localOwnerColumn
 	}
 	if c.LogFormat == "auto" {
 		c.LogFormat = "json"
@@ -217,6 +235,26 @@ func (r *reader) intIn(env string, lo, hi int) int {
 		r.fail(env, fmt.Sprintf("an integer from %d to %d", lo, hi))
 	}
 	return n
+}
+
+// identifierPattern is a plain PostgreSQL column name, which PostgREST
+// query strings carry without quoting.
+var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+func (r *reader) identifier(env string) string {
+	s := r.str(env)
+	if s != "" && !identifierPattern.MatchString(s) {
+		r.fail(env, "a column name of letters, digits and _ (at most 63)")
+	}
+	return s
+}
+
+func (r *reader) adminClaim(env string) auth.AdminClaim {
+	a, err := auth.ParseAdminClaim(r.str(env))
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s is malformed: %w", env, err)
+	}
+	return a
 }
 
 func (r *reader) float(env string) float64 {

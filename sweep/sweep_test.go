@@ -65,7 +65,7 @@ func (e *env) pending(tb testing.TB, prefix string, n int) {
 	c := e.client(tb)
 	for i := range n {
 		id := prefix + "_" + string(rune('a'+i/26)) + string(rune('a'+i%26))
-		if _, err := c.CreateSession(context.Background(), supabase.NewSession{SessionID: id, SesionID: e.sesion}); err != nil {
+		if _, err := c.CreateSession(context.Background(), supabase.Everyone, supabase.NewSession{SessionID: id, SesionID: e.sesion}); err != nil {
 			tb.Fatalf("create %s: %v", id, err)
 		}
 	}

@@ -222,8 +222,10 @@ func TestFunctionsPinAnEmptySearchPath(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != 12 {
-		t.Errorf("got %d functions in public, want 12", n)
+	// The session and history functions (9), the lifecycle ones (3) and
+	// the ownership ones (6): a smaller count means the query missed some.
+	if n < 18 {
+		t.Errorf("got %d functions in public, want at least 18", n)
 	}
 }
 
