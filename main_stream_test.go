@@ -31,7 +31,7 @@ func TestShutdownEndsLiveStreamsWithRetryHint(t *testing.T) {
 	go func() { done <- run(ctx, []string{"-config", ""}, func(k string) string { return env[k] }, io.Discard) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHealthy(t, base)
-	token := userToken(config.Config{SupabaseJWTSecret: testJWTSecret})
+	token := userToken(config.Config{SupabaseJWTSecret: testJWTSecret}, sampleUser)
 
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/whatsapp_sessions", strings.NewReader(`{"session_id":"shutdown-stream","sesion_id":1}`))
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -82,11 +82,12 @@ func sessionEvents(store SessionStore, history EventHistory, streams Streams) ec
 			}
 		}()
 
+		scope := scopeOf(c)
 		var opening []supabase.SessionEvent
 		if resume {
-			opening, err = missedEvents(ctx, store, history, id, lastID)
+			opening, err = missedEvents(ctx, store, history, scope, id, lastID)
 		} else {
-			opening, err = snapshot(ctx, store, history, id)
+			opening, err = snapshot(ctx, store, history, scope, id)
 		}
 		if err != nil {
 			return err
@@ -125,21 +126,21 @@ func streamHead(h http.Header) []byte {
 // snapshot is the opening of a new stream: the session's current row,
 // under the id of its newest history entry. That entry is read first: a
 // change landing between the two reads is then sent again rather than lost.
-func snapshot(ctx context.Context, store SessionStore, history EventHistory, id int64) ([]supabase.SessionEvent, error) {
+func snapshot(ctx context.Context, store SessionStore, history EventHistory, scope supabase.Scope, id int64) ([]supabase.SessionEvent, error) {
 	latest, _, err := history.LatestSessionEvent(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	row, err := readSession(ctx, store, id)
+	row, err := readSession(ctx, store, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	return []supabase.SessionEvent{{ID: latest.ID, SessionID: id, Row: row}}, nil
 }
 
-// readSession reads one session row whole.
-func readSession(ctx context.Context, store SessionStore, id int64) ([]byte, error) {
-	body, err := store.GetSession(ctx, id)
+// readSession reads one session row whole, within the caller's scope.
+func readSession(ctx context.Context, store SessionStore, scope supabase.Scope, id int64) ([]byte, error) {
+	body, err := store.GetSession(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
@@ -156,10 +157,12 @@ func readSession(ctx context.Context, store SessionStore, id int64) ([]byte, err
 
 // missedEvents is the opening of a resumed stream: the entries after the
 // client's Last-Event-ID. A session deleted meanwhile still answers, with
-// the entries up to its deletion, so the client learns it was deleted.
-func missedEvents(ctx context.Context, store SessionStore, history EventHistory, id, after int64) ([]supabase.SessionEvent, error) {
-	_, getErr := readSession(ctx, store, id)
-	if getErr != nil && supabase.ErrorCode(getErr) != supabase.CodeNotFound {
+// the entries up to its deletion, so the client learns it was deleted;
+// not when sessions are scoped to their owner, since a deleted session's
+// owner can no longer be told from a stranger.
+func missedEvents(ctx context.Context, store SessionStore, history EventHistory, scope supabase.Scope, id, after int64) ([]supabase.SessionEvent, error) {
+	_, getErr := readSession(ctx, store, scope, id)
+	if getErr != nil && (supabase.ErrorCode(getErr) != supabase.CodeNotFound || !scope.All()) {
 		return nil, getErr
 	}
 	var missed []supabase.SessionEvent
@@ -204,8 +207,8 @@ func expiryOf(c echo.Context) time.Time {
 // takes the token from ?access_token= when no Authorization header is
 // sent. The parameter is removed from the request at once, so nothing
 // after this (logs, upstream calls) can see it.
-func requireStreamUser(verifier TokenVerifier, log *zap.Logger) echo.MiddlewareFunc {
-	user := requireUser(verifier, log)
+func requireStreamUser(verifier TokenVerifier, ownership supabase.Ownership, log *zap.Logger) echo.MiddlewareFunc {
+	user := requireUser(verifier, ownership, log)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		checked := user(next)
 		return func(c echo.Context) error {

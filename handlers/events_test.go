@@ -420,3 +420,27 @@ func TestStreamOutlivesServerTimeoutsAndDrains(t *testing.T) {
 	st.ended(t, time.Second)
 	wantError(t, gw.user(t, http.MethodGet, eventsPath(sess.ID), ""), http.StatusServiceUnavailable, "unavailable")
 }
+
+// With sessions scoped to their owner, a stream of someone else's session
+// is 404 like every other route, also when resumed after its deletion.
+func TestStreamIsScopedToTheOwner(t *testing.T) {
+	t.Parallel()
+	s, _ := newStreamStack(t, noPolling, func(d *handlers.Deps, _ *supabase.ClientConfig) {
+		d.Ownership = supabase.Ownership{Column: "user_id"}
+	})
+	o := &owned{stack: s}
+	mine := o.createAs(t, alice, "stream_alice", s.ownedSesion(t, alice))
+	theirs := o.createAs(t, bob, "stream_bob", s.ownedSesion(t, bob))
+	aliceToken, bobToken := tokenFor(t, alice, nil), tokenFor(t, bob, nil)
+
+	st := s.openStream(t, eventsPath(mine.ID), "Authorization: Bearer "+aliceToken)
+	if ev := st.next(t, 2*time.Second); ev.Event != "session" || !strings.Contains(ev.Data, `"session_id":"stream_alice"`) {
+		t.Fatalf("got %+v, want alice's session", ev)
+	}
+	wantError(t, s.do(t, http.MethodGet, eventsPath(theirs.ID), "", "Authorization: Bearer "+aliceToken), http.StatusNotFound, "not_found")
+	wantError(t, s.do(t, http.MethodGet, eventsPath(theirs.ID)+"?access_token="+aliceToken, ""), http.StatusNotFound, "not_found")
+
+	before := s.latestEntry(t, theirs.ID)
+	wantStatus(t, o.as(t, bobToken, http.MethodDelete, "/api/whatsapp_sessions/"+itoa(theirs.ID), ""), http.StatusOK)
+	wantError(t, s.do(t, http.MethodGet, eventsPath(theirs.ID), "", "Authorization: Bearer "+aliceToken, "Last-Event-ID: "+before), http.StatusNotFound, "not_found")
+}
