@@ -129,15 +129,18 @@ func run(cfg config) error {
 	tick := time.NewTicker(interval)
 	deadline := time.Now().Add(cfg.duration)
 	port, sentCount, failed := 1000, 0, 0
+	var answers []time.Duration // each webhook's own answer time
 	for time.Now().Before(deadline) {
 		<-tick.C
 		port++
 		sess := fmt.Sprintf("%s-%d", prefix, sentCount%cfg.sessions)
-		sent.Store(port, time.Now())
+		start := time.Now()
+		sent.Store(port, start)
 		if err := webhook(client, cfg, sess, port); err != nil {
 			failed++
 			fmt.Fprintln(os.Stderr, "streamload: webhook:", err)
 		}
+		answers = append(answers, time.Since(start))
 		sentCount++
 	}
 	tick.Stop()
@@ -152,11 +155,13 @@ func run(cfg config) error {
 	slices.Sort(latencies)
 	expected := sentCount * (cfg.streams / cfg.sessions)
 	perStream := float64(rssOpen-rssBefore) / float64(cfg.streams)
-	fmt.Printf("| streams | sessions | webhooks/s | webhooks | deliveries (expected) | p50 ms | p99 ms | max ms | RSS before / with streams / end MiB | RSS per idle stream KiB | streams dropped | webhook errors |\n")
-	fmt.Printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n")
-	fmt.Printf("| %d | %d | %.0f | %d | %d (%d) | %.1f | %.1f | %.1f | %.1f / %.1f / %.1f | %.1f | %d | %d |\n",
+	slices.Sort(answers)
+	fmt.Printf("| streams | sessions | webhooks/s | webhooks | deliveries (expected) | delivery p50 / p99 / max ms | webhook answer p50 / p99 ms | RSS before / with streams / end MiB | RSS per idle stream KiB | streams dropped | webhook errors |\n")
+	fmt.Printf("| ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |\n")
+	fmt.Printf("| %d | %d | %.0f | %d | %d (%d) | %.1f / %.1f / %.1f | %.1f / %.1f | %.1f / %.1f / %.1f | %.1f | %d | %d |\n",
 		cfg.streams, cfg.sessions, cfg.rate, sentCount, len(latencies), expected,
 		ms(pct(latencies, 0.50)), ms(pct(latencies, 0.99)), ms(pct(latencies, 1)),
+		ms(pct(answers, 0.50)), ms(pct(answers, 0.99)),
 		float64(rssBefore)/1024, float64(rssOpen)/1024, float64(rssEnd)/1024, perStream, lost, failed)
 	if lost > 0 || len(latencies) < expected {
 		return fmt.Errorf("%d streams dropped, %d of %d deliveries arrived", lost, len(latencies), expected)
