@@ -37,7 +37,21 @@ type ClientConfig struct {
 	Resilience ResilienceConfig
 	// Observe, if set, is told about every upstream attempt.
 	Observe CallObserver
+	// OnShortPage, if set, is told when a list came back with fewer rows
+	// than it asked for while more rows matched: the project's Max Rows is
+	// below the limit the gateway allows (see ListSessions).
+	OnShortPage func(ShortPage)
 }
+
+// ShortPage describes a list page Supabase cut short.
+type ShortPage struct {
+	Asked, Returned int
+	Total           int64 // rows the query matched
+}
+
+// SupabaseMaxRows is the Max Rows of a new Supabase project's Data API:
+// PostgREST silently returns at most this many rows, whatever limit= says.
+const SupabaseMaxRows = 1000
 
 // Client performs the session operations against Supabase with the secret
 // key. It is safe for concurrent use.
@@ -48,6 +62,7 @@ type Client struct {
 	resilience ResilienceConfig
 	breaker    *gobreaker.CircuitBreaker[struct{}]
 	observer   CallObserver
+	shortPage  func(ShortPage)
 }
 
 // NewClient builds a Client. It does not contact Supabase.
@@ -78,6 +93,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		resilience: cfg.Resilience,
 		breaker:    newBreaker(cfg.Resilience),
 		observer:   cfg.Observe,
+		shortPage:  cfg.OnShortPage,
 	}, nil
 }
 
@@ -108,9 +124,17 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 
 // ListSessions runs a validated query and returns the rows as a JSON array,
 // exactly as Supabase sends it, streaming when it is large.
+//
+// A page larger than SupabaseMaxRows asks for the exact count too: only then
+// can a page cut by a lower Max Rows be told from the last page, and
+// OnShortPage be told of it.
 func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
-	return c.fetch(ctx, "list", true, func(ctx context.Context) error {
-		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), "", false)
+	count := ""
+	if q.Limit > SupabaseMaxRows && c.shortPage != nil {
+		count = "exact"
+	}
+	b, err := c.fetch(ctx, "list", true, func(ctx context.Context) error {
+		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), count, false)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
@@ -120,6 +144,36 @@ func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
 		_, _, err := f.ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
 	})
+	if err == nil && c.shortPage != nil {
+		if page, short := shortPage(q, b.contentRange); short {
+			c.shortPage(page)
+		}
+	}
+	return b, err
+}
+
+// shortPage reads a list answer's Content-Range (first-last/total, or
+// */total when empty) and reports a page with fewer rows than asked
+// although more rows matched after it.
+func shortPage(q ListQuery, contentRange string) (ShortPage, bool) {
+	rng, totalText, ok := strings.Cut(contentRange, "/")
+	total, err := strconv.ParseInt(totalText, 10, 64)
+	if !ok || err != nil {
+		return ShortPage{}, false // no count: nothing to compare with
+	}
+	returned := 0
+	if first, last, ok := strings.Cut(rng, "-"); ok {
+		a, errA := strconv.Atoi(first)
+		b, errB := strconv.Atoi(last)
+		if errA != nil || errB != nil {
+			return ShortPage{}, false
+		}
+		returned = b - a + 1
+	}
+	if returned < q.Limit && total > int64(q.Offset+returned) {
+		return ShortPage{Asked: q.Limit, Returned: returned, Total: total}, true
+	}
+	return ShortPage{}, false
 }
 
 // GetSession returns one session row as a JSON object.
@@ -258,7 +312,9 @@ func operator(f Filter) string {
 }
 
 // operand renders a filter's value. inTree is set inside and=(...), where
-// reserved characters must be quoted; in lists are always quoted.
+// reserved characters must be quoted, and so must braces: PostgREST reads a
+// value starting with { as an array literal there. In lists are always
+// quoted.
 func operand(f Filter, inTree bool) string {
 	if f.Op == "in" {
 		items := make([]string, len(f.Values))
@@ -267,7 +323,7 @@ func operand(f Filter, inTree bool) string {
 		}
 		return "(" + strings.Join(items, ",") + ")"
 	}
-	if inTree && strings.ContainsAny(f.Values[0], `,()"\ `) {
+	if inTree && (f.Values[0] == "" || strings.ContainsAny(f.Values[0], `,()"\ {}`)) {
 		return quote(f.Values[0])
 	}
 	return f.Values[0]
