@@ -93,6 +93,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Timeout:   cfg.UpstreamTimeout,
 		Transport: supabase.NewHTTPTransport(cfg.UpstreamMaxIdleConns),
 		Observe:   meters.ObserveUpstream,
+		OnShortPage: func(p supabase.ShortPage) {
+			log.Warn("Supabase returned fewer rows than the list asked for while more matched: "+
+				"LIST_MAX_LIMIT is above the project's Max Rows (Data API settings); lower it or raise Max Rows",
+				zap.Int("asked", p.Asked), zap.Int("returned", p.Returned), zap.Int64("total", p.Total))
+		},
 	})
 	if err != nil {
 		return err
@@ -107,10 +112,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Leeway:         30 * time.Second,
 		OnRefreshError: func(err error) { log.Warn("JWKS refresh failed; cached keys stay in use", zap.Error(err)) },
 	}
+	// Always trust the project's published keys: a project moving from the
+	// legacy secret to asymmetric keys has both kinds of token live. Local
+	// mode reads them from the local server, as from a project that signs
+	// with its HS256 secret only (an empty key set).
+	tokenCfg.JWKSURL = supabaseURL + "/auth/v1/.well-known/jwks.json"
 	if !cfg.LocalMode() {
-		// Always trust the project's published keys: a project moving from
-		// the legacy secret to asymmetric keys has both kinds of token live.
-		tokenCfg.JWKSURL = cfg.SupabaseURL + "/auth/v1/.well-known/jwks.json"
 		tokenCfg.Issuer = cfg.SupabaseURL + "/auth/v1"
 	}
 	tokens, err := auth.NewTokenVerifier(verifierCtx, tokenCfg)

@@ -31,6 +31,9 @@ type Body struct {
 	pooled *[]byte       // head's buffer, back to headBuffers on Close
 	ctx    context.Context
 	cancel context.CancelFunc // ends the call's deadline
+	// contentRange is the answer's Content-Range, which says whether a
+	// list page came back shorter than the rows it could have held.
+	contentRange string
 }
 
 // BodyOf wraps bytes already in memory, e.g. for an in-memory store.
