@@ -43,7 +43,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), "usage: gateway [-config file]          serve the API\n       gateway [-config file] token    print a user access token signed with SUPABASE_JWT_SECRET (for trying the API)")
+		fmt.Fprintln(flags.Output(), "usage: gateway [-config file]          serve the API\n       gateway [-config file] token [-sub uuid]   print a user access token signed with SUPABASE_JWT_SECRET (for trying the API)")
 		flags.PrintDefaults()
 	}
 	configPath := flags.String("config", "config.yaml", "path of the YAML configuration file")
@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if flags.Arg(0) == "token" {
-		return printToken(cfg, stdout)
+		return printToken(cfg, flags.Args()[1:], stdout)
 	}
 	log, err := newLogger(cfg, stdout)
 	if err != nil {
@@ -93,21 +93,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Timeout:   cfg.UpstreamTimeout,
 		Transport: supabase.NewHTTPTransport(cfg.UpstreamMaxIdleConns),
 		Observe:   meters.ObserveUpstream,
-		OnShortPage: func(p supabase.ShortPage) {
-			log.Warn("Supabase returned fewer rows than the list asked for while more matched: "+
-				"LIST_MAX_LIMIT is above the project's Max Rows (Data API settings); lower it or raise Max Rows",
-				zap.Int("asked", p.Asked), zap.Int("returned", p.Returned), zap.Int64("total", p.Total))
-		},
+		Log:       log,
 	})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := checkOwnership(ctx, cfg, store, log); err != nil {
+		return err
+	}
 
 	verifierCtx, stopVerifier := context.WithCancel(context.Background())
 	defer stopVerifier()
 	tokenCfg := auth.TokenVerifierConfig{
 		HS256Secret:    []byte(cfg.SupabaseJWTSecret),
+		Admin:          cfg.AdminRoleClaim,
 		Audience:       "authenticated",
 		Leeway:         30 * time.Second,
 		OnRefreshError: func(err error) { log.Warn("JWKS refresh failed; cached keys stay in use", zap.Error(err)) },
@@ -130,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store:          store,
 		History:        store,
 		Tokens:         tokens,
+		Ownership:      supabase.Ownership{Column: cfg.SesionesOwnerColumn},
 		Webhooks:       auth.NewWebhookVerifier([]byte(cfg.WebhookSecret), cfg.WebhookTolerance, nil),
 		Log:            log,
 		BodyLimit:      cfg.BodyLimit,
@@ -184,6 +185,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// ownershipCheckDeadline bounds the start-up look at the owner column.
+const ownershipCheckDeadline = 10 * time.Second
+
+// checkOwnership says at start-up how sessions are scoped. Without an owner
+// column every signed-in user manages every session, which is worth a
+// warning outside local mode; with one, the column must exist on the
+// project's sesiones and hold a user id, or the gateway does not start.
+// Supabase being unreachable is not a reason to stay down (as with the
+// JWKS): a wrong column then fails every scoped request closed.
+func checkOwnership(ctx context.Context, cfg config.Config, store *supabase.Client, log *zap.Logger) error {
+	if cfg.SesionesOwnerColumn == "" {
+		if !cfg.LocalMode() {
+			log.Warn("SESIONES_OWNER_COLUMN is not set: every signed-in user of the project can list, change and delete every WhatsApp session")
+		}
+		return nil
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, ownershipCheckDeadline)
+	defer cancel()
+	err := store.CheckOwnerColumn(checkCtx, cfg.SesionesOwnerColumn)
+	switch supabase.ErrorCode(err) {
+	case supabase.CodeUpstreamUnavailable, supabase.CodeUpstreamTimeout:
+		log.Warn("SESIONES_OWNER_COLUMN could not be checked: Supabase is not answering", zap.Error(err))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("SESIONES_OWNER_COLUMN: %w", err)
+	}
+	log.Info("sessions are scoped to their owner", zap.String("owner_column", cfg.SesionesOwnerColumn), zap.String("admin_claim", cfg.AdminRoleClaim.String()))
 	return nil
 }
 

@@ -20,6 +20,10 @@
 #                          gwbench_<random> is created there and dropped)
 #   BENCH_MAX_SECONDS=1800 the whole run is stopped after this long
 #   BENCH_RESULTS_DIR=bench/results
+#   BENCH_BASELINE=<git revision>  also build the gateway at that revision
+#                          and run it as target "baseline" beside the
+#                          current one (every scenario but e2e), to compare
+#                          a change with the code before it in one run
 # A quick look: BENCH_DURATION=3 BENCH_ROUNDS=1 BENCH_WARMUP=1 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +37,7 @@ scenarios=${BENCH_SCENARIOS:-list10 list1000 get webhook create list10_info e2e}
 max_seconds=${BENCH_MAX_SECONDS:-1800}
 admin_url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 results_dir=${BENCH_RESULTS_DIR:-bench/results}
+baseline=${BENCH_BASELINE:-}
 
 for knob in duration rounds conns threads warmup max_seconds; do
   if ! [[ ${!knob} =~ ^[0-9]+$ ]] || [ "${!knob}" -lt 1 ]; then
@@ -117,6 +122,14 @@ go build -o bin/gateway .
 go build -o bin/bench-upstream ./bench/upstream
 go build -o bin/benchtool ./bench/benchtool
 go build -o bin/bench-goproxy ./bench/goproxy
+if [ -n "$baseline" ]; then
+  baseline_rev=$(git rev-parse --verify --quiet "$baseline^{commit}") ||
+    { echo "bench: BENCH_BASELINE=$baseline is not a revision of this repository" >&2; exit 2; }
+  echo "bench: building bin/gateway-baseline at $baseline (${baseline_rev:0:12})" >&2
+  mkdir "$work/baseline"
+  git archive "$baseline_rev" | tar -x -C "$work/baseline"
+  (cd "$work/baseline" && go build -o "$OLDPWD/bin/gateway-baseline" .)
+fi
 
 jwt_secret="bench-jwt-secret-$(rand_hex 24)"
 webhook_secret="bench-webhook-secret-$(rand_hex 16)"
@@ -206,8 +219,10 @@ nginx_pids() { echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"; }
 # ---- the gateway under test: a fresh process per scenario --------------------
 gw_pid=""
 gw_port=""
-start_gateway() { # name, rows of the upstream ("" = local mode), log level
-  local name=$1 rows=$2 level=$3 out="$work/gateway-$1.log"
+base_pid=""
+base_port=""
+start_gateway() { # name, rows of the upstream ("" = local mode), log level[, binary]
+  local name=$1 rows=$2 level=$3 bin=${4:-bin/gateway} out="$work/gateway-$1.log"
   gw_port=$(bin/benchtool freeport)
   local envs=(PATH="$PATH" HOME="${HOME:-/tmp}" PORT="$gw_port" LOG_LEVEL="$level" LOG_FORMAT=json
     RATE_LIMIT_RPS=0 SUPABASE_JWT_SECRET="$jwt_secret" WEBHOOK_SECRET="$webhook_secret")
@@ -219,7 +234,7 @@ start_gateway() { # name, rows of the upstream ("" = local mode), log level
   # Access logs at info go to /dev/null: what is measured is the cost of
   # producing them, not of a disk.
   [ "$level" = info ] && out=/dev/null
-  env -i "${envs[@]}" bin/gateway -config '' >"$out" 2>&1 &
+  env -i "${envs[@]}" "$bin" -config '' >"$out" 2>&1 &
   gw_pid=$!
   pids+=("$gw_pid")
   bin/benchtool wait -url "http://127.0.0.1:$gw_port/healthz" -timeout 60s ||
@@ -329,6 +344,10 @@ run_scenario() {
     e2e_available || return 0
     setup_e2e
   else
+    if [ -n "$baseline" ]; then
+      start_gateway "$name-baseline" "$rows" "$level" bin/gateway-baseline
+      base_pid=$gw_pid base_port=$gw_port
+    fi
     start_gateway "$name" "$rows" "$level"
   fi
   targets+=(gateway)
@@ -336,6 +355,13 @@ run_scenario() {
   pidsof[gateway]=$gw_pid
   want[gateway]=$gw_want
   prefix[gateway]=$gw_prefix
+  if [ -n "$baseline" ] && [ "$name" != e2e ]; then
+    targets+=(baseline)
+    url[baseline]="http://127.0.0.1:$base_port$path"
+    pidsof[baseline]=$base_pid
+    want[baseline]=$gw_want
+    prefix[baseline]=$gw_prefix
+  fi
   if [ -n "$nginx_bin" ] && [ "$name" != e2e ]; then
     targets+=(nginx)
     url[nginx]="http://127.0.0.1:${nginx_port[$rows]}$path"
@@ -371,13 +397,14 @@ run_scenario() {
       measure "$name" "$t" "$r" "${url[$t]}" ${pidsof[$t]}
     done
   done
-  printf '%s\t%s\n' "$name" "$(peak_rss_kb "$gw_pid")" >>"$rss_file"
-  stop_gateway_of "$name"
-}
-
-stop_gateway_of() {
+  printf '%s\tgateway\t%s\n' "$name" "$(peak_rss_kb "$gw_pid")" >>"$rss_file"
   stop_pid "$gw_pid"
   gw_pid=""
+  if [ -n "$base_pid" ]; then
+    printf '%s\tbaseline\t%s\n' "$name" "$(peak_rss_kb "$base_pid")" >>"$rss_file"
+    stop_pid "$base_pid"
+    base_pid=""
+  fi
 }
 
 # ---- the end-to-end scenario: local mode over a fresh PostgreSQL database ---
@@ -427,6 +454,7 @@ errors_of() { awk -F'\t' -v s="$1" -v t="$2" '$1 == s && $2 == t { n += $7; seen
 has() { awk -F'\t' -v s="$1" -v t="$2" '$1 == s && $2 == t { f = 1 } END { exit !f }' "$rounds_file"; }
 fmt() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "" || v == "nan") print "–"; else printf f, v }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "") print "–"; else printf "%.1f", k / 1024 }'; }
+rss_of() { awk -F'\t' -v s="$1" -v t="$2" '$1 == s && $2 == t { print $3 }' "$rss_file"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "nan" || b == "nan" || b == 0) print "–"; else printf "%.2f", a / b }'; }
 
 declare -A label=(
@@ -454,24 +482,36 @@ report="$work/report.md"
     if has "$s" nginx; then
       n_rps=$(stat_of "$s" nginx 4) n_p50=$(stat_of "$s" nginx 5) n_p99=$(stat_of "$s" nginx 6) n_cpu=$(stat_of "$s" nginx 8)
     fi
-    rss=$(awk -F'\t' -v s="$s" '$1 == s { print $2 }' "$rss_file")
+    rss=$(rss_of "$s" gateway)
     n_err=$(errors_of "$s" nginx)
     echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) | $(fmt "$n_rps" %.0f) | $(ratio "$g_rps" "$n_rps") | $(fmt "$g_p50" %.2f) / $(fmt "$g_p99" %.2f) | $(fmt "$n_p50" %.2f) / $(fmt "$n_p99" %.2f) | $(ratio "$g_p99" "$n_p99") | $(errors_of "$s" gateway) / ${n_err:-–} | $(fmt "$g_cpu" %.1f) / $(fmt "$n_cpu" %.1f) | $(mib "$rss") |"
   done
   echo
   if has list10 goproxy || has list1000 goproxy; then
-    echo "The list scenarios against every reference: \`goproxy\` is Go's net/http server and httputil.ReverseProxy doing nothing else (the floor of any Go proxy), \`upstream\` is wrk straight at the static upstream (the ceiling all share). CPU is each target's own processes."
+    echo "The list scenarios against every reference: \`goproxy\` is Go's net/http server and httputil.ReverseProxy doing nothing else (the floor of any Go proxy), \`upstream\` is wrk straight at the static upstream (the ceiling all share)$([ -n "$baseline" ] && echo ", \`baseline\` the gateway built at $baseline"). CPU is each target's own processes."
     echo
-    echo "| scenario | target | req/s | × nginx | p50 / p99 ms | CPU µs/req | errors |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| scenario | target | req/s | × nginx | p50 / p99 ms | CPU µs/req | errors | peak RSS MiB |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in list10 list1000; do
       n_rps=""
       has "$s" nginx && n_rps=$(stat_of "$s" nginx 4)
-      for t in gateway goproxy nginx upstream; do
+      for t in gateway baseline goproxy nginx upstream; do
         has "$s" "$t" || continue
         rps=$(stat_of "$s" "$t" 4)
-        echo "| ${label[$s]} | $t | $(fmt "$rps" %.0f) | $(ratio "$rps" "$n_rps") | $(fmt "$(stat_of "$s" "$t" 5)" %.2f) / $(fmt "$(stat_of "$s" "$t" 6)" %.2f) | $(fmt "$(stat_of "$s" "$t" 8)" %.1f) | $(errors_of "$s" "$t") |"
+        echo "| ${label[$s]} | $t | $(fmt "$rps" %.0f) | $(ratio "$rps" "$n_rps") | $(fmt "$(stat_of "$s" "$t" 5)" %.2f) / $(fmt "$(stat_of "$s" "$t" 6)" %.2f) | $(fmt "$(stat_of "$s" "$t" 8)" %.1f) | $(errors_of "$s" "$t") | $(mib "$(rss_of "$s" "$t")") |"
       done
+    done
+    echo
+  fi
+  if [ -n "$baseline" ]; then
+    echo "The gateway against itself at $baseline (\`baseline\`), same run, interleaved:"
+    echo
+    echo "| scenario | req/s gateway / baseline | × | CPU µs/req gateway / baseline | × | p99 ms gateway / baseline | peak RSS MiB gateway / baseline | errors gateway / baseline |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for s in $scenarios; do
+      has "$s" baseline || continue
+      g_rps=$(stat_of "$s" gateway 4) b_rps=$(stat_of "$s" baseline 4) g_cpu=$(stat_of "$s" gateway 8) b_cpu=$(stat_of "$s" baseline 8)
+      echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) / $(fmt "$b_rps" %.0f) | $(ratio "$g_rps" "$b_rps") | $(fmt "$g_cpu" %.1f) / $(fmt "$b_cpu" %.1f) | $(ratio "$g_cpu" "$b_cpu") | $(fmt "$(stat_of "$s" gateway 6)" %.2f) / $(fmt "$(stat_of "$s" baseline 6)" %.2f) | $(mib "$(rss_of "$s" gateway)") / $(mib "$(rss_of "$s" baseline)") | $(errors_of "$s" gateway) / $(errors_of "$s" baseline) |"
     done
     echo
   fi
@@ -484,17 +524,31 @@ report="$work/report.md"
     echo "nginx's peak RSS over the run, master and workers summed: $(awk -v k="$nginx_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB."
     echo
   fi
-  if has list10 gateway && has list10 nginx; then
-    g_rps=$(stat_of list10 gateway 4) n_rps=$(stat_of list10 nginx 4) g_p99=$(stat_of list10 gateway 6) n_p99=$(stat_of list10 nginx 6)
-    rss=$(awk -F'\t' '$1 == "list10" { print $2 }' "$rss_file")
-    echo "Targets of issue 5 (list, 10 rows):"
-    awk -v g="$g_rps" -v n="$n_rps" 'BEGIN { r = g / n; printf "- req/s ≥ 0.75 × nginx: %.2f × — %s\n", r, (r >= 0.75) ? "holds" : sprintf("MISSED by %.0f%%", (0.75 - r) / 0.75 * 100) }'
-    awk -v g="$g_p99" -v n="$n_p99" 'BEGIN { r = g / n; printf "- p99 ≤ 1.5 × nginx: %.2f × — %s\n", r, (r <= 1.5) ? "holds" : sprintf("MISSED by %.0f%%", (r - 1.5) / 1.5 * 100) }'
-    awk -v e="$(errors_of list10 gateway)" 'BEGIN { printf "- zero errors: %d — %s\n", e, (e == 0) ? "holds" : "MISSED" }'
-    awk -v g="$g_rps" 'BEGIN { printf "- ≥ 25 × the Next.js figure (700 req/s, so 17,500): %.0f req/s — %s\n", g, (g >= 17500) ? "holds" : "MISSED" }'
-    awk -v k="$rss" 'BEGIN { m = k / 1024; printf "- peak RSS < 40 MB: %.1f MiB — %s\n", m, (k * 1024 < 40e6) ? "holds" : "MISSED" }'
+  # The performance targets, checked against this run's medians.
+  verdict() { awk -v ok="$1" 'BEGIN { print (ok == 1) ? "holds" : "MISSED" }'; }
+  if has list1000 gateway && has list1000 nginx; then
+    g_rps=$(stat_of list1000 gateway 4) n_rps=$(stat_of list1000 nginx 4) g_p99=$(stat_of list1000 gateway 6) n_p99=$(stat_of list1000 nginx 6)
+    rss=$(rss_of list1000 gateway)
+    echo "Targets, list of 1,000 rows:"
+    r=$(ratio "$g_rps" "$n_rps") q=$(ratio "$g_p99" "$n_p99")
+    echo "- req/s ≥ 0.85 × nginx: $r × — $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.85) }')")"
+    echo "- p99 ≤ 1.5 × nginx's: $q × — $(verdict "$(awk -v q="$q" 'BEGIN { print (q <= 1.5) }')")"
+    echo "- peak RSS ≤ 40 MiB: $(mib "$rss") MiB — $(verdict "$(awk -v k="$rss" 'BEGIN { print (k <= 40 * 1024) }')")"
     echo
   fi
+  if has list10 gateway && has list10 nginx; then
+    g_rps=$(stat_of list10 gateway 4) n_rps=$(stat_of list10 nginx 4) g_cpu=$(stat_of list10 gateway 8)
+    rss=$(rss_of list10 gateway)
+    echo "Targets, list of 10 rows:"
+    r=$(ratio "$g_rps" "$n_rps")
+    echo "- req/s ≥ 0.36 × nginx: $r × — $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.36) }')")"
+    echo "- CPU ≤ 130 µs per request: $(fmt "$g_cpu" %.1f) µs$(has list10 baseline && echo " (baseline $(fmt "$(stat_of list10 baseline 8)" %.1f) µs)") — $(verdict "$(awk -v c="$g_cpu" 'BEGIN { print (c <= 130) }')")"
+    echo "- peak RSS < 40 MiB: $(mib "$rss") MiB — $(verdict "$(awk -v k="$rss" 'BEGIN { print (k < 40 * 1024) }')")"
+    echo
+  fi
+  total_errors=$(awk -F'\t' '$2 == "gateway" { n += $7 } END { print n + 0 }' "$rounds_file")
+  echo "Target, every scenario: zero gateway errors: $total_errors — $(verdict "$(awk -v e="$total_errors" 'BEGIN { print (e == 0) }')")"
+  echo
   for n in "${notes[@]+"${notes[@]}"}"; do echo "Note: $n"; echo; done
 } >"$report"
 

@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/wasessions/gateway/auth"
 )
 
 // Config is every setting of the gateway, validated.
@@ -39,6 +42,11 @@ type Config struct {
 	MetricsToken         string
 	ReadinessCacheTTL    time.Duration
 	UpstreamMaxIdleConns int
+	// SesionesOwnerColumn is the column of sesiones holding the owning
+	// user's id; empty lets every signed-in user manage every session.
+	SesionesOwnerColumn string
+	// AdminRoleClaim marks operators' tokens, which see every session.
+	AdminRoleClaim auth.AdminClaim
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -73,7 +81,12 @@ var settings = []setting{
 	{"METRICS_TOKEN", "", "bearer token for /metrics; empty serves /metrics only to loopback callers"},
 	{"READINESS_CACHE_TTL", "5s", "how long a /readyz answer is reused"},
 	{"UPSTREAM_MAX_IDLE_CONNS", "128", "idle keep-alive connections kept to Supabase"},
+	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id)"},
+	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
 }
+
+// localOwnerColumn is the owner column local mode's seed adds to sesiones.
+const localOwnerColumn = "user_id"
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
 const secretKeyAlias = "SUPABASE_SECRET_KEY"
@@ -146,9 +159,14 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		MetricsToken:         r.str("METRICS_TOKEN"),
 		ReadinessCacheTTL:    r.duration("READINESS_CACHE_TTL"),
 		UpstreamMaxIdleConns: r.intIn("UPSTREAM_MAX_IDLE_CONNS", 1, 10000),
+		SesionesOwnerColumn:  r.identifier("SESIONES_OWNER_COLUMN"),
+		AdminRoleClaim:       r.adminClaim("ADMIN_ROLE_CLAIM"),
 	}
 	if r.err != nil {
 		return Config{}, r.err
+	}
+	if c.SesionesOwnerColumn == "" && c.LocalMode() {
+		c.SesionesOwnerColumn = localOwnerColumn
 	}
 	if c.LogFormat == "auto" {
 		c.LogFormat = "json"
@@ -208,6 +226,26 @@ func (r *reader) intIn(env string, lo, hi int) int {
 		r.fail(env, fmt.Sprintf("an integer from %d to %d", lo, hi))
 	}
 	return n
+}
+
+// identifierPattern is a plain PostgreSQL column name, which PostgREST
+// query strings carry without quoting.
+var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+func (r *reader) identifier(env string) string {
+	s := r.str(env)
+	if s != "" && !identifierPattern.MatchString(s) {
+		r.fail(env, "a column name of letters, digits and _ (at most 63)")
+	}
+	return s
+}
+
+func (r *reader) adminClaim(env string) auth.AdminClaim {
+	a, err := auth.ParseAdminClaim(r.str(env))
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s is malformed: %w", env, err)
+	}
+	return a
 }
 
 func (r *reader) float(env string) float64 {

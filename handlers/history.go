@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -13,7 +12,7 @@ import (
 // HistoryReader reads the recorded history of a WhatsApp session.
 // *supabase.Client satisfies it.
 type HistoryReader interface {
-	SessionHistory(ctx context.Context, id int64, q supabase.ListQuery) (json.RawMessage, error)
+	SessionHistory(ctx context.Context, id int64, q supabase.ListQuery) (supabase.Body, error)
 }
 
 var _ HistoryReader = (*supabase.Client)(nil)
@@ -21,7 +20,7 @@ var _ HistoryReader = (*supabase.Client)(nil)
 // sessionHistory serves GET /api/whatsapp_sessions/{id}/history: one entry
 // per write that touched the session, oldest first, with the list's
 // PostgREST filters and paging.
-func sessionHistory(history HistoryReader, maxLimit int) echo.HandlerFunc {
+func sessionHistory(history HistoryReader, maxLimit int, out bodyWriter) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := parseID(c)
 		if err != nil {
@@ -39,6 +38,6 @@ func sessionHistory(history HistoryReader, maxLimit int) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return writeRaw(c, http.StatusOK, rows)
+		return out.write(c, http.StatusOK, rows)
 	}
 }

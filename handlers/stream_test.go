@@ -42,14 +42,27 @@ type streamGateway struct {
 	aborts []string // "route cause"
 }
 
-func newStreamGateway(tb testing.TB, upstreamURL string, timeout time.Duration) *streamGateway {
+func newStreamGateway(tb testing.TB, upstreamURL string, timeout time.Duration, opts ...stackOption) *streamGateway {
 	tb.Helper()
 	core, logs := observer.New(zapcore.WarnLevel)
 	g := &streamGateway{token: userToken(tb, testJWTSecret, time.Hour), logs: logs}
-	client, err := supabase.NewClient(supabase.ClientConfig{
+	clientCfg := supabase.ClientConfig{
 		URL: upstreamURL, Key: "sb_secret_stream_test", UserAgent: "gateway-test", Timeout: timeout,
 		Resilience: supabase.ResilienceConfig{ReadRetries: 1, RetryBackoff: time.Millisecond, BreakerFailures: 100, BreakerOpen: time.Second},
-	})
+		Log:        zap.New(core),
+	}
+	deps := handlers.Deps{
+		Log: zap.New(core), BodyLimit: 64 << 10, ListMaxLimit: 1000,
+		ObserveAbort: func(route, cause string) {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.aborts = append(g.aborts, route+" "+cause)
+		},
+	}
+	for _, opt := range opts {
+		opt(&deps, &clientCfg)
+	}
+	client, err := supabase.NewClient(clientCfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -59,14 +72,8 @@ func newStreamGateway(tb testing.TB, upstreamURL string, timeout time.Duration) 
 		tb.Fatal(err)
 	}
 	tb.Cleanup(tokens.Close)
-	srv := httptest.NewServer(handlers.New(handlers.Deps{
-		Store: client, Tokens: tokens, Log: zap.New(core), BodyLimit: 64 << 10, ListMaxLimit: 1000,
-		ObserveAbort: func(route, cause string) {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			g.aborts = append(g.aborts, route+" "+cause)
-		},
-	}))
+	deps.Store, deps.Tokens = client, tokens
+	srv := httptest.NewServer(handlers.New(deps))
 	tb.Cleanup(srv.Close)
 	// Compression off: the test reads exactly the bytes the gateway sent.
 	transport := &http.Transport{DisableCompression: true}
@@ -397,5 +404,49 @@ func TestDeadlineCutsASlowBody(t *testing.T) {
 	waitFor(t, 2*time.Second, func() bool { return len(g.abortsSeen()) == 1 })
 	if a := g.abortsSeen(); a[0] != "/api/whatsapp_sessions upstream_timeout" {
 		t.Errorf("got abort %q, want cause upstream_timeout", a[0])
+	}
+}
+
+// TestListCutByMaxRowsIsLogged: a limit above the Data API's default Max
+// Rows asks for an exact count, and when Supabase returns fewer rows than
+// asked while more exist (Max Rows below LIST_MAX_LIMIT), the operator is
+// told; a limit within it asks for no count.
+func TestListCutByMaxRowsIsLogged(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var prefer []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		prefer = append(prefer, r.Header.Get("Prefer"))
+		mu.Unlock()
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		rows := min(limit, 1000) // a project whose Max Rows is 1000
+		total := "*"
+		if strings.Contains(r.Header.Get("Prefer"), "count=exact") {
+			total = "5000"
+		}
+		w.Header().Set("Content-Range", fmt.Sprintf("0-%d/%s", rows-1, total))
+		_, _ = io.WriteString(w, "["+strings.TrimSuffix(strings.Repeat(`{"id":1},`, rows), ",")+"]")
+	}))
+	t.Cleanup(upstream.Close)
+	g := newStreamGateway(t, upstream.URL, 10*time.Second, func(d *handlers.Deps, _ *supabase.ClientConfig) { d.ListMaxLimit = 5000 })
+
+	for _, limit := range []string{"500", "2000"} {
+		res := g.get(t, "/api/whatsapp_sessions?limit="+limit)
+		if _, err := io.Copy(io.Discard, res.Body); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("limit=%s: got %d, %v, want 200", limit, res.StatusCode, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(prefer) != 2 || strings.Contains(prefer[0], "count=") || !strings.Contains(prefer[1], "count=exact") {
+		t.Errorf("got Prefer headers %q, want no count for limit=500 and count=exact for limit=2000", prefer)
+	}
+	warned := g.logs.FilterMessageSnippet("Max Rows").All()
+	if len(warned) != 1 {
+		t.Fatalf("got %d Max Rows warnings, want 1 (for limit=2000 only)", len(warned))
+	}
+	if f := warned[0].ContextMap(); f["asked"] != int64(2000) || f["got"] != int64(1000) || f["total"] != int64(5000) || f["request_id"] != "stream-test-1" {
+		t.Errorf("got fields %v, want asked 2000, got 1000, total 5000 and the request id", f)
 	}
 }

@@ -31,8 +31,8 @@ type Body struct {
 	pooled *[]byte       // head's buffer, back to headBuffers on Close
 	ctx    context.Context
 	cancel context.CancelFunc // ends the call's deadline
-	// contentRange is the answer's Content-Range, which says whether a
-	// list page came back shorter than the rows it could have held.
+	// contentRange is PostgREST's Content-Range ("0-999/5000"), kept to
+	// notice a list cut short by the project's Max Rows.
 	contentRange string
 }
 
@@ -110,6 +110,12 @@ func streamError(ctx context.Context, err error) error {
 // for Body.WriteTo. An error means the attempt failed before anything was
 // passed on, so it is still the caller's to retry or report.
 func readHead(resp *http.Response) (Body, error) {
+	b, err := readHeadBody(resp)
+	b.contentRange = resp.Header.Get("Content-Range")
+	return b, err
+}
+
+func readHeadBody(resp *http.Response) (Body, error) {
 	size := resp.ContentLength
 	if size >= 0 && size <= headSize {
 		// The common small answer: exactly its size, no pool round trip.

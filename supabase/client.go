@@ -13,6 +13,7 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 	"github.com/supabase-community/postgrest-go"
+	"go.uber.org/zap"
 
 	"github.com/wasessions/gateway/utils"
 )
@@ -21,6 +22,9 @@ import (
 const (
 	createFunction    = "create_whatsapp_session"
 	connectedFunction = "whatsapp_session_connected"
+	// The writes of a user whose sessions are scoped to their owner.
+	updateOwnedFunction = "update_owned_whatsapp_session"
+	deleteOwnedFunction = "delete_owned_whatsapp_session"
 )
 
 const sessionNotFound = "no WhatsApp session with this id"
@@ -37,21 +41,9 @@ type ClientConfig struct {
 	Resilience ResilienceConfig
 	// Observe, if set, is told about every upstream attempt.
 	Observe CallObserver
-	// OnShortPage, if set, is told when a list came back with fewer rows
-	// than it asked for while more rows matched: the project's Max Rows is
-	// below the limit the gateway allows (see ListSessions).
-	OnShortPage func(ShortPage)
+	// Log receives warnings about how Supabase is configured; nil discards them.
+	Log *zap.Logger
 }
-
-// ShortPage describes a list page Supabase cut short.
-type ShortPage struct {
-	Asked, Returned int
-	Total           int64 // rows the query matched
-}
-
-// SupabaseMaxRows is the Max Rows of a new Supabase project's Data API:
-// PostgREST silently returns at most this many rows, whatever limit= says.
-const SupabaseMaxRows = 1000
 
 // Client performs the session operations against Supabase with the secret
 // key. It is safe for concurrent use.
@@ -62,7 +54,7 @@ type Client struct {
 	resilience ResilienceConfig
 	breaker    *gobreaker.CircuitBreaker[struct{}]
 	observer   CallObserver
-	shortPage  func(ShortPage)
+	log        *zap.Logger
 }
 
 // NewClient builds a Client. It does not contact Supabase.
@@ -86,6 +78,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Resilience == (ResilienceConfig{}) {
 		cfg.Resilience = DefaultResilience
 	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
 	return &Client{
 		rest:       rest,
 		transport:  parent,
@@ -93,7 +88,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		resilience: cfg.Resilience,
 		breaker:    newBreaker(cfg.Resilience),
 		observer:   cfg.Observe,
-		shortPage:  cfg.OnShortPage,
+		log:        cfg.Log,
 	}, nil
 }
 
@@ -122,19 +117,17 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// ListSessions runs a validated query and returns the rows as a JSON array,
-// exactly as Supabase sends it, streaming when it is large.
-//
-// A page larger than SupabaseMaxRows asks for the exact count too: only then
-// can a page cut by a lower Max Rows be told from the last page, and
-// OnShortPage be told of it.
-func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
+// ListSessions runs a validated query within scope and returns the rows as
+// a JSON array, exactly as Supabase sends it, streaming when it is large.
+func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (Body, error) {
 	count := ""
-	if q.Limit > SupabaseMaxRows && c.shortPage != nil {
+	if q.Limit > defaultMaxRows {
+		// Only then can Max Rows cut the answer; a count costs the database
+		// a second pass, so it is not asked for otherwise.
 		count = "exact"
 	}
-	b, err := c.fetch(ctx, "list", true, func(ctx context.Context) error {
-		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), count, false)
+	body, err := c.fetch(ctx, "list", true, func(ctx context.Context) error {
+		f := scope.read(c.rest.From(SessionTable), q.Select, count)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
@@ -144,51 +137,57 @@ func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
 		_, _, err := f.ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
 	})
-	if err == nil && c.shortPage != nil {
-		if page, short := shortPage(q, b.contentRange); short {
-			c.shortPage(page)
-		}
+	if err == nil && count != "" {
+		c.warnIfCut(ctx, q, body.contentRange)
 	}
-	return b, err
+	return body, err
 }
 
-// shortPage reads a list answer's Content-Range (first-last/total, or
-// */total when empty) and reports a page with fewer rows than asked
-// although more rows matched after it.
-func shortPage(q ListQuery, contentRange string) (ShortPage, bool) {
-	rng, totalText, ok := strings.Cut(contentRange, "/")
-	total, err := strconv.ParseInt(totalText, 10, 64)
-	if !ok || err != nil {
-		return ShortPage{}, false // no count: nothing to compare with
+// defaultMaxRows is the Data API's default Max Rows: Supabase returns at
+// most this many rows per request, whatever limit= says.
+const defaultMaxRows = 1000
+
+// warnIfCut logs when Supabase returned fewer rows than asked although more
+// exist: the project's Max Rows is below LIST_MAX_LIMIT, and callers get
+// short pages without being told.
+func (c *Client) warnIfCut(ctx context.Context, q ListQuery, contentRange string) {
+	rows, total, ok := strings.Cut(contentRange, "/")
+	first, last, found := strings.Cut(rows, "-")
+	lo, err1 := strconv.Atoi(first)
+	hi, err2 := strconv.Atoi(last)
+	all, err3 := strconv.Atoi(total)
+	if !ok || !found || err1 != nil || err2 != nil || err3 != nil {
+		return
 	}
-	returned := 0
-	if first, last, ok := strings.Cut(rng, "-"); ok {
-		a, errA := strconv.Atoi(first)
-		b, errB := strconv.Atoi(last)
-		if errA != nil || errB != nil {
-			return ShortPage{}, false
-		}
-		returned = b - a + 1
+	if got := hi - lo + 1; got < q.Limit && all > q.Offset+got {
+		c.log.Warn("Supabase returned fewer rows than asked: the project's Max Rows (Data API settings) is below LIST_MAX_LIMIT; raise it or lower LIST_MAX_LIMIT",
+			zap.String("request_id", requestIDFrom(ctx)), zap.Int("asked", q.Limit), zap.Int("got", got), zap.Int("total", all))
 	}
-	if returned < q.Limit && total > int64(q.Offset+returned) {
-		return ShortPage{Asked: q.Limit, Returned: returned, Total: total}, true
-	}
-	return ShortPage{}, false
 }
 
-// GetSession returns one session row as a JSON object.
-func (c *Client) GetSession(ctx context.Context, id int64) (Body, error) {
+// GetSession returns one session row within scope as a JSON object.
+func (c *Client) GetSession(ctx context.Context, scope Scope, id int64) (Body, error) {
 	return c.fetch(ctx, "get", true, func(ctx context.Context) error {
-		_, _, err := c.rest.From(SessionTable).Select("*", "", false).
+		_, _, err := scope.read(c.rest.From(SessionTable), nil, "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
 	})
 }
 
-// UpdateSession applies a validated patch and returns the updated row. The
-// status rule is enforced by the database trigger, atomically with the write.
-func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (Body, error) {
-	return c.fetch(withSource(ctx, SourcePatch), "update", false, func(ctx context.Context) error {
+// UpdateSession applies a validated patch to a session within scope and
+// returns the updated row. The status rule is enforced by the database
+// trigger, atomically with the write; so is ownership, by the function a
+// scoped update goes through.
+func (c *Client) UpdateSession(ctx context.Context, scope Scope, id int64, p SessionPatch) (Body, error) {
+	ctx = withSource(ctx, SourcePatch)
+	if !scope.All() {
+		return c.fetch(ctx, "update", false, func(ctx context.Context) error {
+			return c.rpcBody(ctx, updateOwnedFunction, map[string]any{
+				"p_id": id, "p_patch": p.columns(), "p_owner_column": scope.column, "p_owner": scope.owner,
+			})
+		})
+	}
+	return c.fetch(ctx, "update", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Update(p.columns(), "representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -220,9 +219,17 @@ func (c *Client) fetch(ctx context.Context, op string, read bool, fn func(ctx co
 	return body, nil
 }
 
-// DeleteSession removes one session.
-func (c *Client) DeleteSession(ctx context.Context, id int64) error {
-	return c.call(withSource(ctx, SourceDelete), "delete", false, func(ctx context.Context) error {
+// DeleteSession removes one session within scope.
+func (c *Client) DeleteSession(ctx context.Context, scope Scope, id int64) error {
+	ctx = withSource(ctx, SourceDelete)
+	if !scope.All() {
+		return c.call(ctx, "delete", false, func(ctx context.Context) error {
+			return c.rpcBody(ctx, deleteOwnedFunction, map[string]any{
+				"p_id": id, "p_owner_column": scope.column, "p_owner": scope.owner,
+			})
+		})
+	}
+	return c.call(ctx, "delete", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Delete("representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -230,12 +237,17 @@ func (c *Client) DeleteSession(ctx context.Context, id int64) error {
 }
 
 // CreateSession registers a link attempt, or links the row an early webhook
-// left behind, in one database transaction.
-func (c *Client) CreateSession(ctx context.Context, s NewSession) (Result, error) {
-	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, map[string]any{
+// left behind, in one database transaction. Within a user's scope the
+// sesión must be theirs; someone else's is refused like a missing one.
+func (c *Client) CreateSession(ctx context.Context, scope Scope, s NewSession) (Result, error) {
+	args := map[string]any{
 		"p_session_id": s.SessionID,
 		"p_sesion_id":  s.SesionID,
-	})
+	}
+	if !scope.All() {
+		args["p_owner_column"], args["p_owner"] = scope.column, scope.owner
+	}
+	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, args)
 }
 
 // ApplyConnection records the orchestrator's connection report and activates
@@ -271,6 +283,13 @@ func (c *Client) rpc(ctx context.Context, op, name string, args map[string]any) 
 		return nil
 	})
 	return r, err
+}
+
+// rpcBody calls a database function whose answer is passed on as it is
+// (inside fetch) or not at all (inside call).
+func (c *Client) rpcBody(ctx context.Context, name string, args map[string]any) error {
+	_, _, err := c.rest.From("rpc/"+name).Insert(args, false, "", "", "").ExecuteWithContext(ctx)
+	return translate(err, sessionNotFound)
 }
 
 // applyFilters adds the filters to the query. Two postgrest-go quirks

@@ -2,7 +2,6 @@ package supabase
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/supabase-community/postgrest-go"
@@ -44,8 +43,8 @@ func sourceFrom(ctx context.Context) string {
 // array, shaped by a query from ParseHistoryQuery (oldest first unless it
 // orders otherwise). A session that never existed is not_found; a deleted
 // one still has its history.
-func (c *Client) SessionHistory(ctx context.Context, id int64, q ListQuery) (rows json.RawMessage, err error) {
-	err = c.call(ctx, "history", true, func(ctx context.Context) error {
+func (c *Client) SessionHistory(ctx context.Context, id int64, q ListQuery) (Body, error) {
+	return c.fetch(ctx, "history", true, func(ctx context.Context) error {
 		// Select then Insert: postgrest-go has no select= on a POST, but
 		// both share the query's parameters.
 		qb := c.rest.From("rpc/" + historyFunction)
@@ -63,9 +62,7 @@ func (c *Client) SessionHistory(ctx context.Context, id int64, q ListQuery) (row
 			f.Order("id", &postgrest.OrderOpts{Ascending: true})
 		}
 		f.Range(q.Offset, q.Offset+q.Limit-1, "")
-		var execErr error
-		rows, _, execErr = f.ExecuteWithContext(ctx)
-		return translate(execErr, sessionNotFound)
+		_, _, err := f.ExecuteWithContext(ctx)
+		return translate(err, sessionNotFound)
 	})
-	return rows, err
 }

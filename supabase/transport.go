@@ -77,9 +77,12 @@ func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // upstreamReadBuffer is each connection's read buffer: a 1,000-row list
-// (about 400 KB) arrives in a few large reads instead of a hundred 4 KiB
-// ones.
-const upstreamReadBuffer = 64 << 10
+// (about 400 KB) arrives in a dozen reads instead of a hundred 4 KiB ones.
+// It is as large as the buffer Body.WriteTo copies through, so those reads
+// go from the socket straight into it, skipping bufio's own copy. 64 KiB
+// measured the same throughput in the load benchmark for about 6 MiB more
+// peak RSS (a buffer per pooled connection, times GOGC's headroom).
+const upstreamReadBuffer = headSize
 
 // NewHTTPTransport returns the connection pool used to reach Supabase. The
 // default transport keeps 2 idle connections per host, which under load

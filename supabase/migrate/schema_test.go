@@ -221,8 +221,10 @@ func TestFunctionsPinAnEmptySearchPath(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != 9 {
-		t.Errorf("got %d functions in public, want 9", n)
+	// The session and history functions (9) and the ownership ones (6): a
+	// smaller count means the query missed some.
+	if n < 15 {
+		t.Errorf("got %d functions in public, want at least 15", n)
 	}
 }
 
