@@ -24,6 +24,7 @@ import (
 	"github.com/wasessions/gateway/metrics"
 	"github.com/wasessions/gateway/supabase"
 	"github.com/wasessions/gateway/supabase/localmode"
+	"github.com/wasessions/gateway/sweep"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -166,6 +167,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.Bool("local_mode", cfg.LocalMode()), zap.String("version", version))
 
+	// Expiry and history pruning, on every replica: the database makes
+	// concurrent sweeps safe. Stopped before local mode's server closes.
+	sweeper := sweep.New(store, sweep.Config{
+		PendingTTL:     cfg.PendingTTL,
+		Retention:      cfg.HistoryRetention,
+		Interval:       cfg.ExpiryInterval,
+		Log:            log.Named("sweep"),
+		ObserveExpired: meters.ObserveExpired,
+		ObservePruned:  meters.ObservePruned,
+	})
+	sweepCtx, cancelSweep := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); sweeper.Run(sweepCtx) }()
+	stopSweep := func() { cancelSweep(); <-sweepDone }
+	defer stopSweep()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -178,6 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	stopSweep()
 	if local != nil {
 		err = errors.Join(err, local.Close(shutdownCtx))
 	}

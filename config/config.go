@@ -42,6 +42,9 @@ type Config struct {
 	MetricsToken         string
 	ReadinessCacheTTL    time.Duration
 	UpstreamMaxIdleConns int
+	PendingTTL           time.Duration // 0 disables the expiry of pending sessions
+	ExpiryInterval       time.Duration
+	HistoryRetention     time.Duration // 0 keeps the history forever
 	// SesionesOwnerColumn is the column of sesiones holding the owning
 	// user's id; empty lets every signed-in user manage every session.
 	SesionesOwnerColumn string
@@ -81,6 +84,9 @@ var settings = []setting{
 	{"METRICS_TOKEN", "", "bearer token for /metrics; empty serves /metrics only to loopback callers"},
 	{"READINESS_CACHE_TTL", "5s", "how long a /readyz answer is reused"},
 	{"UPSTREAM_MAX_IDLE_CONNS", "128", "idle keep-alive connections kept to Supabase"},
+	{"PENDING_TTL", "10m", "how long a session may stay pending before the sweep expires it; 0 disables"},
+	{"EXPIRY_INTERVAL", "30s", "time between two sweeps (expiry and history pruning)"},
+	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
 	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id)"},
 	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
 }
@@ -159,6 +165,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		MetricsToken:         r.str("METRICS_TOKEN"),
 		ReadinessCacheTTL:    r.duration("READINESS_CACHE_TTL"),
 		UpstreamMaxIdleConns: r.intIn("UPSTREAM_MAX_IDLE_CONNS", 1, 10000),
+		PendingTTL:           r.durationOrOff("PENDING_TTL"),
+		ExpiryInterval:       r.duration("EXPIRY_INTERVAL"),
+		HistoryRetention:     r.durationOrOff("HISTORY_RETENTION"),
 		SesionesOwnerColumn:  r.identifier("SESIONES_OWNER_COLUMN"),
 		AdminRoleClaim:       r.adminClaim("ADMIN_ROLE_CLAIM"),
 	}
@@ -260,6 +269,18 @@ func (r *reader) duration(env string) time.Duration {
 	d, err := time.ParseDuration(r.str(env))
 	if err != nil || d <= 0 {
 		r.fail(env, "a positive duration such as 10s")
+	}
+	return d
+}
+
+// durationOrOff is a duration where 0 means "off".
+func (r *reader) durationOrOff(env string) time.Duration {
+	if r.str(env) == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(r.str(env))
+	if err != nil || d < 0 {
+		r.fail(env, "a duration such as 10m, or 0 to turn it off")
 	}
 	return d
 }

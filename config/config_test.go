@@ -84,6 +84,10 @@ func TestLoadRefusesBadSettingsNamingThem(t *testing.T) {
 		{"missing key", with("SUPABASE_SERVICE_ROLE_KEY", ""), "SUPABASE_SERVICE_ROLE_KEY"},
 		{"missing webhook secret", with("WEBHOOK_SECRET", ""), "WEBHOOK_SECRET"},
 		{"short webhook secret", with("WEBHOOK_SECRET", "short"), "WEBHOOK_SECRET"},
+		{"negative TTL", map[string]string{"PENDING_TTL": "-1m"}, "PENDING_TTL"},
+		{"TTL without unit", map[string]string{"PENDING_TTL": "10"}, "PENDING_TTL"},
+		{"zero interval", map[string]string{"EXPIRY_INTERVAL": "0"}, "EXPIRY_INTERVAL"},
+		{"bad retention", map[string]string{"HISTORY_RETENTION": "90d"}, "HISTORY_RETENTION"},
 		{"owner column not a plain name", map[string]string{"SESIONES_OWNER_COLUMN": "user_id; drop table x"}, "SESIONES_OWNER_COLUMN"},
 		{"owner column with a dot", map[string]string{"SESIONES_OWNER_COLUMN": "sesiones.user_id"}, "SESIONES_OWNER_COLUMN"},
 		{"admin claim without a value", map[string]string{"ADMIN_ROLE_CLAIM": "app_metadata.role"}, "ADMIN_ROLE_CLAIM"},
@@ -125,6 +129,23 @@ func TestLoadListsAndNetworksFromYAML(t *testing.T) {
 	}
 	if len(c.CORSAllowedOrigins) != 2 || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.0/24" || c.SupabaseKey != "sb_secret_file" {
 		t.Errorf("got origins %v proxies %v key %q, want both lists and the aliased key from the file", c.CORSAllowedOrigins, c.TrustedProxies, c.SupabaseKey)
+	}
+}
+
+func TestLoadLifecycleSettings(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PendingTTL != 10*time.Minute || c.ExpiryInterval != 30*time.Second || c.HistoryRetention != 90*24*time.Hour {
+		t.Errorf("got PENDING_TTL %v EXPIRY_INTERVAL %v HISTORY_RETENTION %v, want 10m, 30s, 2160h", c.PendingTTL, c.ExpiryInterval, c.HistoryRetention)
+	}
+	c, err = Load("", env(map[string]string{"PENDING_TTL": "0", "HISTORY_RETENTION": "0s", "EXPIRY_INTERVAL": "5s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PendingTTL != 0 || c.HistoryRetention != 0 || c.ExpiryInterval != 5*time.Second {
+		t.Errorf("got PENDING_TTL %v HISTORY_RETENTION %v EXPIRY_INTERVAL %v, want both off and 5s", c.PendingTTL, c.HistoryRetention, c.ExpiryInterval)
 	}
 }
 
