@@ -26,7 +26,11 @@ func sessionHistory(history HistoryReader, maxLimit int, out bodyWriter) echo.Ha
 		if err != nil {
 			return err
 		}
-		q, err := supabase.ParseHistoryQuery(c.QueryParams(), maxLimit)
+		params, err := strictQuery(c)
+		if err != nil {
+			return err
+		}
+		q, err := supabase.ParseHistoryQuery(params, maxLimit)
 		if err != nil {
 			return err
 		}
