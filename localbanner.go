@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -34,12 +35,17 @@ func randomSecret() string {
 	return hex.EncodeToString(b)
 }
 
-// userToken mints a Supabase-shaped access token with the configured JWT
-// secret, valid for a day, carrying the project's issuer when there is one.
-func userToken(cfg config.Config) string {
+// sampleUser is the user of the token local mode prints; local mode's seed
+// makes them the owner of the sample sesiones row.
+const sampleUser = "00000000-0000-0000-0000-000000000001"
+
+// userToken mints a Supabase-shaped access token for user sub with the
+// configured JWT secret, valid for a day, carrying the project's issuer
+// when there is one.
+func userToken(cfg config.Config, sub string) string {
 	now := time.Now()
 	claims := jwt.MapClaims{
-		"sub":  "00000000-0000-0000-0000-000000000001",
+		"sub":  sub,
 		"aud":  "authenticated",
 		"role": "authenticated",
 		"iat":  now.Unix(),
@@ -84,15 +90,21 @@ Try it (sample sesiones row id %d):
   curl -s -X POST %s/new-session-connected -H "Authorization: %s" -H 'Content-Type: application/json' -d '{"session_id":"session_demo_1","phone_number":"5215512345678","status":"connected"}'
   curl -s '%s?status=eq.connected' -H "Authorization: Bearer $TOKEN"
 
-`, sesionID, userToken(cfg), base, sesionID, base, webhookAuth, base)
+`, sesionID, userToken(cfg, sampleUser), base, sesionID, base, webhookAuth, base)
 }
 
 // printToken prints a day-long user access token signed with the configured
-// SUPABASE_JWT_SECRET, so the README's requests work as written.
-func printToken(cfg config.Config, w io.Writer) error {
+// SUPABASE_JWT_SECRET, so the README's requests work as written; -sub
+// names another user, to try ownership with two.
+func printToken(cfg config.Config, args []string, w io.Writer) error {
+	flags := flag.NewFlagSet("token", flag.ContinueOnError)
+	sub := flags.String("sub", sampleUser, "the user id (a UUID) the token is for")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	if cfg.SupabaseJWTSecret == "" {
 		return errors.New("SUPABASE_JWT_SECRET must be set to mint a token (local mode makes a random one per run and prints a token itself)")
 	}
-	_, err := fmt.Fprintln(w, userToken(cfg))
+	_, err := fmt.Fprintln(w, userToken(cfg, *sub))
 	return err
 }

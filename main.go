@@ -24,6 +24,7 @@ import (
 	"github.com/wasessions/gateway/metrics"
 	"github.com/wasessions/gateway/supabase"
 	"github.com/wasessions/gateway/supabase/localmode"
+	"github.com/wasessions/gateway/sweep"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,7 +44,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), "usage: gateway [-config file]          serve the API\n       gateway [-config file] token    print a user access token signed with SUPABASE_JWT_SECRET (for trying the API)")
+		fmt.Fprintln(flags.Output(), "usage: gateway [-config file]          serve the API\n       gateway [-config file] token [-sub uuid]   print a user access token signed with SUPABASE_JWT_SECRET (for trying the API)")
 		flags.PrintDefaults()
 	}
 	configPath := flags.String("config", "config.yaml", "path of the YAML configuration file")
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if flags.Arg(0) == "token" {
-		return printToken(cfg, stdout)
+		return printToken(cfg, flags.Args()[1:], stdout)
 	}
 	log, err := newLogger(cfg, stdout)
 	if err != nil {
@@ -99,19 +100,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer store.Close()
+	if err := checkOwnership(ctx, cfg, store, log); err != nil {
+		return err
+	}
 
 	verifierCtx, stopVerifier := context.WithCancel(context.Background())
 	defer stopVerifier()
 	tokenCfg := auth.TokenVerifierConfig{
 		HS256Secret:    []byte(cfg.SupabaseJWTSecret),
+		Admin:          cfg.AdminRoleClaim,
 		Audience:       "authenticated",
 		Leeway:         30 * time.Second,
 		OnRefreshError: func(err error) { log.Warn("JWKS refresh failed; cached keys stay in use", zap.Error(err)) },
 	}
+	// Always trust the project's published keys: a project moving from the
+	// legacy secret to asymmetric keys has both kinds of token live. Local
+	// mode reads them from the local server, as from a project that signs
+	// with its HS256 secret only (an empty key set).
+	tokenCfg.JWKSURL = supabaseURL + "/auth/v1/.well-known/jwks.json"
 	if !cfg.LocalMode() {
-		// Always trust the project's published keys: a project moving from
-		// the legacy secret to asymmetric keys has both kinds of token live.
-		tokenCfg.JWKSURL = cfg.SupabaseURL + "/auth/v1/.well-known/jwks.json"
 		tokenCfg.Issuer = cfg.SupabaseURL + "/auth/v1"
 	}
 	tokens, err := auth.NewTokenVerifier(verifierCtx, tokenCfg)
@@ -124,6 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store:          store,
 		History:        store,
 		Tokens:         tokens,
+		Ownership:      supabase.Ownership{Column: cfg.SesionesOwnerColumn},
 		Webhooks:       auth.NewWebhookVerifier([]byte(cfg.WebhookSecret), cfg.WebhookTolerance, nil),
 		Log:            log,
 		BodyLimit:      cfg.BodyLimit,
@@ -159,6 +167,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.Bool("local_mode", cfg.LocalMode()), zap.String("version", version))
 
+	// Expiry and history pruning, on every replica: the database makes
+	// concurrent sweeps safe. Stopped before local mode's server closes.
+	sweeper := sweep.New(store, sweep.Config{
+		PendingTTL:     cfg.PendingTTL,
+		Retention:      cfg.HistoryRetention,
+		Interval:       cfg.ExpiryInterval,
+		Log:            log.Named("sweep"),
+		ObserveExpired: meters.ObserveExpired,
+		ObservePruned:  meters.ObservePruned,
+	})
+	sweepCtx, cancelSweep := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); sweeper.Run(sweepCtx) }()
+	stopSweep := func() { cancelSweep(); <-sweepDone }
+	defer stopSweep()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -171,6 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	stopSweep()
 	if local != nil {
 		err = errors.Join(err, local.Close(shutdownCtx))
 	}
@@ -178,6 +203,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// ownershipCheckDeadline bounds the start-up look at the owner column.
+const ownershipCheckDeadline = 10 * time.Second
+
+// checkOwnership says at start-up how sessions are scoped. Without an owner
+// column every signed-in user manages every session, which is worth a
+// warning outside local mode; with one, the column must exist on the
+// project's sesiones and hold a user id, or the gateway does not start.
+// Supabase being unreachable is not a reason to stay down (as with the
+// JWKS): a wrong column then fails every scoped request closed.
+func checkOwnership(ctx context.Context, cfg config.Config, store *supabase.Client, log *zap.Logger) error {
+	if cfg.SesionesOwnerColumn == "" {
+		if !cfg.LocalMode() {
+			log.Warn("SESIONES_OWNER_COLUMN is not set: every signed-in user of the project can list, change and delete every WhatsApp session")
+		}
+		return nil
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, ownershipCheckDeadline)
+	defer cancel()
+	err := store.CheckOwnerColumn(checkCtx, cfg.SesionesOwnerColumn)
+	switch supabase.ErrorCode(err) {
+	case supabase.CodeUpstreamUnavailable, supabase.CodeUpstreamTimeout:
+		log.Warn("SESIONES_OWNER_COLUMN could not be checked: Supabase is not answering", zap.Error(err))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("SESIONES_OWNER_COLUMN: %w", err)
+	}
+	log.Info("sessions are scoped to their owner", zap.String("owner_column", cfg.SesionesOwnerColumn), zap.String("admin_claim", cfg.AdminRoleClaim.String()))
 	return nil
 }
 

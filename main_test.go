@@ -197,7 +197,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill() }()
 	waitHealthy(t, base)
 
-	token := userToken(config.Config{SupabaseURL: upstream.URL, SupabaseJWTSecret: testJWTSecret})
+	token := userToken(config.Config{SupabaseURL: upstream.URL, SupabaseJWTSecret: testJWTSecret}, sampleUser)
 	const inFlight = 12
 	statuses := make(chan int, inFlight)
 	var started sync.WaitGroup

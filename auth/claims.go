@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,6 +19,9 @@ type Claims struct {
 	SessionID string
 	// ExpiresAt is the token's "exp".
 	ExpiresAt time.Time
+	// Admin is set when the token holds TokenVerifierConfig.Admin's claim:
+	// an operator, who may see and change every session.
+	Admin bool
 }
 
 // supabaseClaims is the wire shape of a Supabase access token, decoded by jwt.
@@ -27,6 +31,17 @@ type supabaseClaims struct {
 	Role      string `json:"role"`
 	Email     string `json:"email"`
 	SessionID string `json:"session_id"`
+	raw       map[string]any
+}
+
+// UnmarshalJSON decodes the known claims and keeps all of them, since
+// ADMIN_ROLE_CLAIM may name any path (app_metadata, or an auth hook's claim).
+func (c *supabaseClaims) UnmarshalJSON(b []byte) error {
+	type known supabaseClaims // no methods: no recursion
+	if err := json.Unmarshal(b, (*known)(c)); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &c.raw)
 }
 
 // Validate adds the check jwt cannot express as an option: a token without a

@@ -61,6 +61,9 @@ type TokenVerifierConfig struct {
 	// Now is the clock for token times and the cache; nil means time.Now.
 	// Background refresh scheduling always uses the real clock.
 	Now func() time.Time
+	// Admin, if enabled, marks the tokens that hold it as operators'
+	// (Claims.Admin).
+	Admin AdminClaim
 	// OnRefreshError, if set, is told about every failed JWKS fetch, including
 	// the first one at start-up, so the caller can log it. It is never called
 	// concurrently with itself. The error may contain the JWKS URL, never a
@@ -78,6 +81,7 @@ type TokenVerifier struct {
 	cache       *tokenCache
 	leeway      time.Duration
 	now         func() time.Time
+	admin       AdminClaim
 	closeOnce   sync.Once
 }
 
@@ -108,6 +112,7 @@ func NewTokenVerifier(ctx context.Context, cfg TokenVerifierConfig) (*TokenVerif
 		cache:       newTokenCache(cfg.CacheSize),
 		leeway:      cfg.Leeway,
 		now:         cfg.Now,
+		admin:       cfg.Admin,
 	}
 	options := []jwt.ParserOption{
 		jwt.WithValidMethods(methods),
@@ -202,6 +207,7 @@ func (v *TokenVerifier) Verify(ctx context.Context, token string) (Claims, error
 		return Claims{}, classifyTokenError(err)
 	}
 	claims := wire.claims()
+	claims.Admin = v.admin.matches(wire.raw)
 	v.cache.put(key, cachedToken{
 		claims:     claims,
 		validUntil: claims.ExpiresAt.Add(v.leeway),

@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/wasessions/gateway/auth"
 )
 
 // Config is every setting of the gateway, validated.
@@ -39,6 +42,14 @@ type Config struct {
 	MetricsToken         string
 	ReadinessCacheTTL    time.Duration
 	UpstreamMaxIdleConns int
+	PendingTTL           time.Duration // 0 disables the expiry of pending sessions
+	ExpiryInterval       time.Duration
+	HistoryRetention     time.Duration // 0 keeps the history forever
+	// SesionesOwnerColumn is the column of sesiones holding the owning
+	// user's id; empty lets every signed-in user manage every session.
+	SesionesOwnerColumn string
+	// AdminRoleClaim marks operators' tokens, which see every session.
+	AdminRoleClaim auth.AdminClaim
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -62,7 +73,7 @@ var settings = []setting{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "auto", "json, console, or auto (console in local mode, json otherwise)"},
 	{"BODY_LIMIT", "65536", "largest request body in bytes"},
-	{"LIST_MAX_LIMIT", "1000", "largest limit= of a list, and the limit when none is given"},
+	{"LIST_MAX_LIMIT", "1000", "largest limit= of a list, and the limit when none is given; keep it at or below the project's Data API Max Rows"},
 	{"UPSTREAM_TIMEOUT", "10s", "deadline of each call to Supabase"},
 	{"SHUTDOWN_GRACE", "15s", "time in-flight requests get to finish after SIGTERM"},
 	{"WEBHOOK_TOLERANCE", "300s", "how far X-Webhook-Timestamp may be from now"},
@@ -73,7 +84,15 @@ var settings = []setting{
 	{"METRICS_TOKEN", "", "bearer token for /metrics; empty serves /metrics only to loopback callers"},
 	{"READINESS_CACHE_TTL", "5s", "how long a /readyz answer is reused"},
 	{"UPSTREAM_MAX_IDLE_CONNS", "128", "idle keep-alive connections kept to Supabase"},
+	{"PENDING_TTL", "10m", "how long a session may stay pending before the sweep expires it; 0 disables"},
+	{"EXPIRY_INTERVAL", "30s", "time between two sweeps (expiry and history pruning)"},
+	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
+	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id)"},
+	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
 }
+
+// localOwnerColumn is the owner column local mode's seed adds to sesiones.
+const localOwnerColumn = "user_id"
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
 const secretKeyAlias = "SUPABASE_SECRET_KEY"
@@ -146,9 +165,17 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		MetricsToken:         r.str("METRICS_TOKEN"),
 		ReadinessCacheTTL:    r.duration("READINESS_CACHE_TTL"),
 		UpstreamMaxIdleConns: r.intIn("UPSTREAM_MAX_IDLE_CONNS", 1, 10000),
+		PendingTTL:           r.durationOrOff("PENDING_TTL"),
+		ExpiryInterval:       r.duration("EXPIRY_INTERVAL"),
+		HistoryRetention:     r.durationOrOff("HISTORY_RETENTION"),
+		SesionesOwnerColumn:  r.identifier("SESIONES_OWNER_COLUMN"),
+		AdminRoleClaim:       r.adminClaim("ADMIN_ROLE_CLAIM"),
 	}
 	if r.err != nil {
 		return Config{}, r.err
+	}
+	if c.SesionesOwnerColumn == "" && c.LocalMode() {
+		c.SesionesOwnerColumn = localOwnerColumn
 	}
 	if c.LogFormat == "auto" {
 		c.LogFormat = "json"
@@ -210,6 +237,26 @@ func (r *reader) intIn(env string, lo, hi int) int {
 	return n
 }
 
+// identifierPattern is a plain PostgreSQL column name, which PostgREST
+// query strings carry without quoting.
+var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+func (r *reader) identifier(env string) string {
+	s := r.str(env)
+	if s != "" && !identifierPattern.MatchString(s) {
+		r.fail(env, "a column name of letters, digits and _ (at most 63)")
+	}
+	return s
+}
+
+func (r *reader) adminClaim(env string) auth.AdminClaim {
+	a, err := auth.ParseAdminClaim(r.str(env))
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s is malformed: %w", env, err)
+	}
+	return a
+}
+
 func (r *reader) float(env string) float64 {
 	f, err := strconv.ParseFloat(r.str(env), 64)
 	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -222,6 +269,18 @@ func (r *reader) duration(env string) time.Duration {
 	d, err := time.ParseDuration(r.str(env))
 	if err != nil || d <= 0 {
 		r.fail(env, "a positive duration such as 10s")
+	}
+	return d
+}
+
+// durationOrOff is a duration where 0 means "off".
+func (r *reader) durationOrOff(env string) time.Duration {
+	if r.str(env) == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(r.str(env))
+	if err != nil || d < 0 {
+		r.fail(env, "a duration such as 10m, or 0 to turn it off")
 	}
 	return d
 }

@@ -84,6 +84,15 @@ func TestLoadRefusesBadSettingsNamingThem(t *testing.T) {
 		{"missing key", with("SUPABASE_SERVICE_ROLE_KEY", ""), "SUPABASE_SERVICE_ROLE_KEY"},
 		{"missing webhook secret", with("WEBHOOK_SECRET", ""), "WEBHOOK_SECRET"},
 		{"short webhook secret", with("WEBHOOK_SECRET", "short"), "WEBHOOK_SECRET"},
+		{"negative TTL", map[string]string{"PENDING_TTL": "-1m"}, "PENDING_TTL"},
+		{"TTL without unit", map[string]string{"PENDING_TTL": "10"}, "PENDING_TTL"},
+		{"zero interval", map[string]string{"EXPIRY_INTERVAL": "0"}, "EXPIRY_INTERVAL"},
+		{"bad retention", map[string]string{"HISTORY_RETENTION": "90d"}, "HISTORY_RETENTION"},
+		{"owner column not a plain name", map[string]string{"SESIONES_OWNER_COLUMN": "user_id; drop table x"}, "SESIONES_OWNER_COLUMN"},
+		{"owner column with a dot", map[string]string{"SESIONES_OWNER_COLUMN": "sesiones.user_id"}, "SESIONES_OWNER_COLUMN"},
+		{"admin claim without a value", map[string]string{"ADMIN_ROLE_CLAIM": "app_metadata.role"}, "ADMIN_ROLE_CLAIM"},
+		{"admin claim users can edit", map[string]string{"ADMIN_ROLE_CLAIM": "user_metadata.role=admin"}, "ADMIN_ROLE_CLAIM"},
+		{"admin claim on the email", map[string]string{"ADMIN_ROLE_CLAIM": "email=boss@example.com"}, "ADMIN_ROLE_CLAIM"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,5 +129,46 @@ func TestLoadListsAndNetworksFromYAML(t *testing.T) {
 	}
 	if len(c.CORSAllowedOrigins) != 2 || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.0/24" || c.SupabaseKey != "sb_secret_file" {
 		t.Errorf("got origins %v proxies %v key %q, want both lists and the aliased key from the file", c.CORSAllowedOrigins, c.TrustedProxies, c.SupabaseKey)
+	}
+}
+
+func TestLoadLifecycleSettings(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PendingTTL != 10*time.Minute || c.ExpiryInterval != 30*time.Second || c.HistoryRetention != 90*24*time.Hour {
+		t.Errorf("got PENDING_TTL %v EXPIRY_INTERVAL %v HISTORY_RETENTION %v, want 10m, 30s, 2160h", c.PendingTTL, c.ExpiryInterval, c.HistoryRetention)
+	}
+	c, err = Load("", env(map[string]string{"PENDING_TTL": "0", "HISTORY_RETENTION": "0s", "EXPIRY_INTERVAL": "5s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PendingTTL != 0 || c.HistoryRetention != 0 || c.ExpiryInterval != 5*time.Second {
+		t.Errorf("got PENDING_TTL %v HISTORY_RETENTION %v EXPIRY_INTERVAL %v, want both off and 5s", c.PendingTTL, c.HistoryRetention, c.ExpiryInterval)
+	}
+}
+
+func TestOwnerColumnDefaultsOnlyInLocalMode(t *testing.T) {
+	local, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local.SesionesOwnerColumn != "user_id" {
+		t.Errorf("local mode: got SESIONES_OWNER_COLUMN %q, want user_id (the column local mode's seed adds)", local.SesionesOwnerColumn)
+	}
+	remote, err := Load("", env(map[string]string{"SUPABASE_URL": "https://abcd.supabase.co", "SUPABASE_SECRET_KEY": "k", "WEBHOOK_SECRET": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if remote.SesionesOwnerColumn != "" {
+		t.Errorf("with SUPABASE_URL: got SESIONES_OWNER_COLUMN %q, want none unless set", remote.SesionesOwnerColumn)
+	}
+	set, err := Load("", env(map[string]string{"SESIONES_OWNER_COLUMN": "owner_id", "ADMIN_ROLE_CLAIM": "app_metadata.role=admin"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.SesionesOwnerColumn != "owner_id" || set.AdminRoleClaim.String() != "app_metadata.role=admin" {
+		t.Errorf("got %q and %q, want owner_id and app_metadata.role=admin", set.SesionesOwnerColumn, set.AdminRoleClaim)
 	}
 }

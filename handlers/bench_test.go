@@ -84,23 +84,23 @@ func newBenchStore(tb testing.TB, rows int) *benchStore {
 	return &benchStore{rows: benchRows(tb, rows), row: row}
 }
 
-func (s *benchStore) ListSessions(context.Context, supabase.ListQuery) (supabase.Body, error) {
+func (s *benchStore) ListSessions(context.Context, supabase.Scope, supabase.ListQuery) (supabase.Body, error) {
 	return supabase.BodyOf(s.rows), nil
 }
 
-func (s *benchStore) GetSession(context.Context, int64) (supabase.Body, error) {
+func (s *benchStore) GetSession(context.Context, supabase.Scope, int64) (supabase.Body, error) {
 	return supabase.BodyOf(s.row), nil
 }
 
-func (s *benchStore) CreateSession(context.Context, supabase.NewSession) (supabase.Result, error) {
+func (s *benchStore) CreateSession(context.Context, supabase.Scope, supabase.NewSession) (supabase.Result, error) {
 	return supabase.Result{Outcome: "created", Session: s.row}, nil
 }
 
-func (s *benchStore) UpdateSession(context.Context, int64, supabase.SessionPatch) (supabase.Body, error) {
+func (s *benchStore) UpdateSession(context.Context, supabase.Scope, int64, supabase.SessionPatch) (supabase.Body, error) {
 	return supabase.BodyOf(s.row), nil
 }
 
-func (s *benchStore) DeleteSession(context.Context, int64) error { return nil }
+func (s *benchStore) DeleteSession(context.Context, supabase.Scope, int64) error { return nil }
 
 func (s *benchStore) ApplyConnection(context.Context, supabase.Connection) (supabase.Result, error) {
 	return supabase.Result{Outcome: "applied", Session: s.row}, nil

@@ -201,7 +201,7 @@ func waitFor(tb testing.TB, within time.Duration, cond func() bool) {
 // panickingStore is a bug in a dependency: every call panics.
 type panickingStore struct{ handlers.SessionStore }
 
-func (panickingStore) GetSession(context.Context, int64) (supabase.Body, error) {
+func (panickingStore) GetSession(context.Context, supabase.Scope, int64) (supabase.Body, error) {
 	panic("store bug")
 }
 

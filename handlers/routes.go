@@ -22,8 +22,11 @@ import (
 type Deps struct {
 	Store SessionStore
 	// History serves each session's history.
-	History        HistoryReader
-	Tokens         TokenVerifier
+	History HistoryReader
+	Tokens  TokenVerifier
+	// Ownership scopes each user to the sessions they own; the zero value
+	// lets every signed-in user manage every session.
+	Ownership      supabase.Ownership
 	Webhooks       WebhookVerifier
 	Log            *zap.Logger
 	BodyLimit      int64
@@ -102,7 +105,7 @@ func New(d Deps) *echo.Echo {
 	// Middleware is attached per route, not per group: an Echo group with
 	// middleware adds catch-all routes that turn a wrong method into 404.
 	const base = "/api/whatsapp_sessions"
-	user := requireUser(d.Tokens, d.Log)
+	user := requireUser(d.Tokens, d.Ownership, d.Log)
 	out := bodyWriter{log: d.Log, observe: d.ObserveAbort}
 	e.POST(base+"/new-session-connected", sessionConnected(d.Store, d.Webhooks, d.BodyLimit, d.ObserveWebhook, d.Log), limited)
 	e.POST(base, createSession(d.Store, d.BodyLimit), limited, user)

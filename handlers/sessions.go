@@ -10,13 +10,14 @@ import (
 )
 
 // SessionStore is what the handlers need from storage. *supabase.Client
-// satisfies it.
+// satisfies it. Every frontend operation runs within the caller's scope:
+// the sessions they own, or all of them (see scopeOf).
 type SessionStore interface {
-	ListSessions(ctx context.Context, q supabase.ListQuery) (supabase.Body, error)
-	GetSession(ctx context.Context, id int64) (supabase.Body, error)
-	CreateSession(ctx context.Context, s supabase.NewSession) (supabase.Result, error)
-	UpdateSession(ctx context.Context, id int64, p supabase.SessionPatch) (supabase.Body, error)
-	DeleteSession(ctx context.Context, id int64) error
+	ListSessions(ctx context.Context, scope supabase.Scope, q supabase.ListQuery) (supabase.Body, error)
+	GetSession(ctx context.Context, scope supabase.Scope, id int64) (supabase.Body, error)
+	CreateSession(ctx context.Context, scope supabase.Scope, s supabase.NewSession) (supabase.Result, error)
+	UpdateSession(ctx context.Context, scope supabase.Scope, id int64, p supabase.SessionPatch) (supabase.Body, error)
+	DeleteSession(ctx context.Context, scope supabase.Scope, id int64) error
 	ApplyConnection(ctx context.Context, c supabase.Connection) (supabase.Result, error)
 }
 
@@ -38,7 +39,7 @@ func createSession(store SessionStore, bodyLimit int64) echo.HandlerFunc {
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		res, err := store.CreateSession(c.Request().Context(), in)
+		res, err := store.CreateSession(c.Request().Context(), scopeOf(c), in)
 		if err != nil {
 			return err
 		}
@@ -48,11 +49,15 @@ func createSession(store SessionStore, bodyLimit int64) echo.HandlerFunc {
 
 func listSessions(store SessionStore, maxLimit int, out bodyWriter) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		q, err := supabase.ParseListQuery(c.QueryParams(), maxLimit)
+		params, err := strictQuery(c)
 		if err != nil {
 			return err
 		}
-		rows, err := store.ListSessions(c.Request().Context(), q)
+		q, err := supabase.ParseListQuery(params, maxLimit)
+		if err != nil {
+			return err
+		}
+		rows, err := store.ListSessions(c.Request().Context(), scopeOf(c), q)
 		if err != nil {
 			return err
 		}
@@ -66,7 +71,7 @@ func getSession(store SessionStore, out bodyWriter) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		row, err := store.GetSession(c.Request().Context(), id)
+		row, err := store.GetSession(c.Request().Context(), scopeOf(c), id)
 		if err != nil {
 			return err
 		}
@@ -91,7 +96,7 @@ func updateSession(store SessionStore, bodyLimit int64, out bodyWriter) echo.Han
 		if err := patch.Validate(); err != nil {
 			return err
 		}
-		row, err := store.UpdateSession(c.Request().Context(), id, patch)
+		row, err := store.UpdateSession(c.Request().Context(), scopeOf(c), id, patch)
 		if err != nil {
 			return err
 		}
@@ -105,7 +110,7 @@ func deleteSession(store SessionStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := store.DeleteSession(c.Request().Context(), id); err != nil {
+		if err := store.DeleteSession(c.Request().Context(), scopeOf(c), id); err != nil {
 			return err
 		}
 		return writeData(c, http.StatusOK, map[string]string{"message": deletedMessage})

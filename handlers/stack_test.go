@@ -59,6 +59,11 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	if _, err := migrate.Apply(ctx, pool); err != nil {
 		tb.Fatalf("apply migrations: %v", err)
 	}
+	// The owner column a project using SESIONES_OWNER_COLUMN has; unused
+	// unless a test turns ownership on.
+	if _, err := pool.Exec(ctx, `alter table public.sesiones add column user_id uuid`); err != nil {
+		tb.Fatalf("add sesiones.user_id: %v", err)
+	}
 	restURL, key := supabasetest.NewLocalREST(tb, pool)
 	upstream := newRecordingProxy(tb, restURL)
 	clientCfg := supabase.ClientConfig{URL: upstream.URL, Key: key, UserAgent: "gateway-test", Timeout: 10 * time.Second}
@@ -90,7 +95,10 @@ func newStack(tb testing.TB, opts ...stackOption) *stack {
 	}
 	tb.Cleanup(tokens.Close)
 	webhooks := auth.NewWebhookVerifier([]byte(testWebhookSecret), 300*time.Second, nil)
-	deps.Store, deps.Tokens, deps.Webhooks = client, tokens, webhooks
+	deps.Store, deps.Webhooks = client, webhooks
+	if deps.Tokens == nil {
+		deps.Tokens = tokens
+	}
 	if deps.History == nil {
 		deps.History = client
 	}

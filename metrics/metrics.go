@@ -20,6 +20,8 @@ type Metrics struct {
 	upstream        *prometheus.CounterVec
 	upstreamLatency *prometheus.HistogramVec
 	webhooks        *prometheus.CounterVec
+	expired         prometheus.Counter
+	pruned          prometheus.Counter
 	aborted         *prometheus.CounterVec
 }
 
@@ -55,6 +57,15 @@ func New() *Metrics {
 			Help: "Answers cut off after their status went out, by route template and cause: upstream_unavailable, upstream_timeout, client_gone.",
 		}, []string{"route", "cause"}),
 	}
+	m.expired = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gateway_sessions_expired_total",
+		Help: "WhatsApp sessions this replica's sweep expired after PENDING_TTL pending.",
+	})
+	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gateway_session_events_pruned_total",
+		Help: "History entries this replica's sweep deleted after HISTORY_RETENTION.",
+	})
+	m.registry.MustRegister(m.expired, m.pruned)
 	m.registry.MustRegister(m.requests, m.requestDuration, m.upstream, m.upstreamLatency, m.webhooks, m.aborted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -83,6 +94,12 @@ func (m *Metrics) ObserveWebhook(outcome string) {
 func (m *Metrics) ObserveAbort(route, cause string) {
 	m.aborted.WithLabelValues(route, cause).Inc()
 }
+
+// ObserveExpired counts sessions the sweep expired.
+func (m *Metrics) ObserveExpired(n int) { m.expired.Add(float64(n)) }
+
+// ObservePruned counts history entries the sweep deleted.
+func (m *Metrics) ObservePruned(n int) { m.pruned.Add(float64(n)) }
 
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {

@@ -22,6 +22,9 @@ import (
 const (
 	createFunction    = "create_whatsapp_session"
 	connectedFunction = "whatsapp_session_connected"
+	// The writes of a user whose sessions are scoped to their owner.
+	updateOwnedFunction = "update_owned_whatsapp_session"
+	deleteOwnedFunction = "delete_owned_whatsapp_session"
 )
 
 const sessionNotFound = "no WhatsApp session with this id"
@@ -114,9 +117,9 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// ListSessions runs a validated query and returns the rows as a JSON array,
-// exactly as Supabase sends it, streaming when it is large.
-func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
+// ListSessions runs a validated query within scope and returns the rows as
+// a JSON array, exactly as Supabase sends it, streaming when it is large.
+func (c *Client) ListSessions(ctx context.Context, scope Scope, q ListQuery) (Body, error) {
 	count := ""
 	if q.Limit > defaultMaxRows {
 		// Only then can Max Rows cut the answer; a count costs the database
@@ -124,7 +127,7 @@ func (c *Client) ListSessions(ctx context.Context, q ListQuery) (Body, error) {
 		count = "exact"
 	}
 	body, err := c.fetch(ctx, "list", true, func(ctx context.Context) error {
-		f := c.rest.From(SessionTable).Select(strings.Join(q.Select, ","), count, false)
+		f := scope.read(c.rest.From(SessionTable), q.Select, count)
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
@@ -162,19 +165,29 @@ func (c *Client) warnIfCut(ctx context.Context, q ListQuery, contentRange string
 	}
 }
 
-// GetSession returns one session row as a JSON object.
-func (c *Client) GetSession(ctx context.Context, id int64) (Body, error) {
+// GetSession returns one session row within scope as a JSON object.
+func (c *Client) GetSession(ctx context.Context, scope Scope, id int64) (Body, error) {
 	return c.fetch(ctx, "get", true, func(ctx context.Context) error {
-		_, _, err := c.rest.From(SessionTable).Select("*", "", false).
+		_, _, err := scope.read(c.rest.From(SessionTable), nil, "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
 	})
 }
 
-// UpdateSession applies a validated patch and returns the updated row. The
-// status rule is enforced by the database trigger, atomically with the write.
-func (c *Client) UpdateSession(ctx context.Context, id int64, p SessionPatch) (Body, error) {
-	return c.fetch(withSource(ctx, SourcePatch), "update", false, func(ctx context.Context) error {
+// UpdateSession applies a validated patch to a session within scope and
+// returns the updated row. The status rule is enforced by the database
+// trigger, atomically with the write; so is ownership, by the function a
+// scoped update goes through.
+func (c *Client) UpdateSession(ctx context.Context, scope Scope, id int64, p SessionPatch) (Body, error) {
+	ctx = withSource(ctx, SourcePatch)
+	if !scope.All() {
+		return c.fetch(ctx, "update", false, func(ctx context.Context) error {
+			return c.rpcBody(ctx, updateOwnedFunction, map[string]any{
+				"p_id": id, "p_patch": p.columns(), "p_owner_column": scope.column, "p_owner": scope.owner,
+			})
+		})
+	}
+	return c.fetch(ctx, "update", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Update(p.columns(), "representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -206,9 +219,17 @@ func (c *Client) fetch(ctx context.Context, op string, read bool, fn func(ctx co
 	return body, nil
 }
 
-// DeleteSession removes one session.
-func (c *Client) DeleteSession(ctx context.Context, id int64) error {
-	return c.call(withSource(ctx, SourceDelete), "delete", false, func(ctx context.Context) error {
+// DeleteSession removes one session within scope.
+func (c *Client) DeleteSession(ctx context.Context, scope Scope, id int64) error {
+	ctx = withSource(ctx, SourceDelete)
+	if !scope.All() {
+		return c.call(ctx, "delete", false, func(ctx context.Context) error {
+			return c.rpcBody(ctx, deleteOwnedFunction, map[string]any{
+				"p_id": id, "p_owner_column": scope.column, "p_owner": scope.owner,
+			})
+		})
+	}
+	return c.call(ctx, "delete", false, func(ctx context.Context) error {
 		_, _, err := c.rest.From(SessionTable).Delete("representation", "").
 			Eq("id", strconv.FormatInt(id, 10)).Single().ExecuteWithContext(ctx)
 		return translate(err, sessionNotFound)
@@ -216,12 +237,17 @@ func (c *Client) DeleteSession(ctx context.Context, id int64) error {
 }
 
 // CreateSession registers a link attempt, or links the row an early webhook
-// left behind, in one database transaction.
-func (c *Client) CreateSession(ctx context.Context, s NewSession) (Result, error) {
-	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, map[string]any{
+// left behind, in one database transaction. Within a user's scope the
+// sesión must be theirs; someone else's is refused like a missing one.
+func (c *Client) CreateSession(ctx context.Context, scope Scope, s NewSession) (Result, error) {
+	args := map[string]any{
 		"p_session_id": s.SessionID,
 		"p_sesion_id":  s.SesionID,
-	})
+	}
+	if !scope.All() {
+		args["p_owner_column"], args["p_owner"] = scope.column, scope.owner
+	}
+	return c.rpc(withSource(ctx, SourceCreate), "create", createFunction, args)
 }
 
 // ApplyConnection records the orchestrator's connection report and activates
@@ -257,6 +283,13 @@ func (c *Client) rpc(ctx context.Context, op, name string, args map[string]any) 
 		return nil
 	})
 	return r, err
+}
+
+// rpcBody calls a database function whose answer is passed on as it is
+// (inside fetch) or not at all (inside call).
+func (c *Client) rpcBody(ctx context.Context, name string, args map[string]any) error {
+	_, _, err := c.rest.From("rpc/"+name).Insert(args, false, "", "", "").ExecuteWithContext(ctx)
+	return translate(err, sessionNotFound)
 }
 
 // applyFilters adds the filters to the query. Two postgrest-go quirks
@@ -298,7 +331,9 @@ func operator(f Filter) string {
 }
 
 // operand renders a filter's value. inTree is set inside and=(...), where
-// reserved characters must be quoted; in lists are always quoted.
+// reserved characters must be quoted, and so must braces: PostgREST reads a
+// value starting with { as an array literal there. In lists are always
+// quoted.
 func operand(f Filter, inTree bool) string {
 	if f.Op == "in" {
 		items := make([]string, len(f.Values))
@@ -307,7 +342,7 @@ func operand(f Filter, inTree bool) string {
 		}
 		return "(" + strings.Join(items, ",") + ")"
 	}
-	if inTree && strings.ContainsAny(f.Values[0], `,()"\ `) {
+	if inTree && (f.Values[0] == "" || strings.ContainsAny(f.Values[0], `,()"\ {}`)) {
 		return quote(f.Values[0])
 	}
 	return f.Values[0]

@@ -22,3 +22,13 @@ func Migrations() fs.FS {
 	}
 	return sub
 }
+
+// seedSQL is supabase/seed.sql: sample data for local runs, which the
+// Supabase CLI also loads on `supabase db reset`.
+//
+//go:embed seed.sql
+var seedSQL string
+
+// Seed returns the SQL of supabase/seed.sql. Local mode runs it after the
+// migrations; it is never part of them.
+func Seed() string { return seedSQL }

@@ -1,6 +1,6 @@
 // Package localmode runs the gateway's storage without a Supabase project:
-// it applies the migrations to a local PostgreSQL, makes sure a sample
-// sesiones row exists, and serves the database through the local
+// it applies the migrations to a local PostgreSQL, loads the sample data of
+// supabase/seed.sql, and serves the database through the local
 // PostgREST-protocol server on a loopback port, with a key made for this run.
 package localmode
 
@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 
+	"github.com/wasessions/gateway/supabase"
 	"github.com/wasessions/gateway/supabase/localrest"
 	"github.com/wasessions/gateway/supabase/migrate"
 	"github.com/wasessions/gateway/utils"
@@ -90,18 +91,15 @@ func (b *Backend) Close(ctx context.Context) error {
 	return err
 }
 
-// ensureSampleSesion gives a fresh database one sesiones row, so the
-// printed examples work; a database with rows is left alone.
+// ensureSampleSesion runs supabase/seed.sql, which gives a fresh database
+// one sesiones row owned by the user of the printed token (and sesiones
+// its owner column), so the printed examples work, and returns that row's id.
 func ensureSampleSesion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	if _, err := pool.Exec(ctx, supabase.Seed()); err != nil {
+		return 0, fmt.Errorf("seed sample data (supabase/seed.sql): %w", err)
+	}
 	var id int64
-	err := pool.QueryRow(ctx, `
-		with existing as (select min(id) as id from public.sesiones),
-		inserted as (
-			insert into public.sesiones (estado)
-			select 'inactivo' where (select id from existing) is null
-			returning id)
-		select coalesce((select id from existing), (select id from inserted))`).Scan(&id)
-	if err != nil {
+	if err := pool.QueryRow(ctx, `select min(id) from public.sesiones`).Scan(&id); err != nil {
 		return 0, fmt.Errorf("seed sample sesiones row: %w", err)
 	}
 	return id, nil

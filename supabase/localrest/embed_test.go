@@ -1,17 +1,9 @@
 package localrest_test
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
-
-	"github.com/wasessions/gateway/supabase/localrest"
-	"github.com/wasessions/gateway/supabase/supabasetest"
 )
 
 const (
@@ -24,20 +16,9 @@ const (
 // 6) to ownerB; sessions 4 and 5 are linked to no sesión.
 func newOwnedFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	pool := supabasetest.NewPool(tb, supabasetest.NewDatabase(tb))
-	mustExec(tb, pool, schema)
-	mustExec(tb, pool, seed)
-	mustExec(tb, pool, `ALTER TABLE sesiones ADD COLUMN owner uuid;
+	return newFixtureWith(tb, `ALTER TABLE sesiones ADD COLUMN owner uuid;
 		UPDATE sesiones SET owner = '`+ownerA+`' WHERE id = 1;
 		UPDATE sesiones SET owner = '`+ownerB+`' WHERE id = 2;`)
-	const key = "sb_secret_test_key"
-	srv, err := localrest.New(context.Background(), pool, key, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)))
-	if err != nil {
-		tb.Fatalf("localrest.New: got error %v, want nil", err)
-	}
-	ts := httptest.NewServer(srv)
-	tb.Cleanup(ts.Close)
-	return &fixture{pool: pool, url: ts.URL, key: key}
 }
 
 // TestToOneEmbedding reproduces PostgREST's resource embedding over a

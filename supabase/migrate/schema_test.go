@@ -214,15 +214,18 @@ func TestFunctionsPinAnEmptySearchPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		if config != `search_path=""` {
-			t.Errorf("%s: got proconfig %q, want search_path=\"\"", fn, config)
+		// Other settings may follow (the expiry function names its writer).
+		if !strings.HasPrefix(config+",", `search_path="",`) {
+			t.Errorf("%s: got proconfig %q, want search_path=\"\" first", fn, config)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != 9 {
-		t.Errorf("got %d functions in public, want 9", n)
+	// The session and history functions (9), the lifecycle ones (3) and
+	// the ownership ones (7): a smaller count means the query missed some.
+	if n < 19 {
+		t.Errorf("got %d functions in public, want at least 19", n)
 	}
 }
 
