@@ -19,6 +19,7 @@ FUZZTIME ?= 30s
 fuzz: ## a short fuzzing session on each fuzz target (FUZZTIME per target)
 	go test ./supabase/ -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
 	go test ./handlers/ -run '^$$' -fuzz '^FuzzDecodeBodies$$' -fuzztime $(FUZZTIME)
+	go test ./handlers/ -run '^$$' -fuzz '^FuzzListQuery$$' -fuzztime $(FUZZTIME)
 	go test ./auth/ -run '^$$' -fuzz '^FuzzWebhookVerify$$' -fuzztime $(FUZZTIME)
 	go test ./auth/ -run '^$$' -fuzz '^FuzzTokenVerify$$' -fuzztime $(FUZZTIME)
 	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)

@@ -113,10 +113,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Leeway:         30 * time.Second,
 		OnRefreshError: func(err error) { log.Warn("JWKS refresh failed; cached keys stay in use", zap.Error(err)) },
 	}
+	// Always trust the project's published keys: a project moving from the
+	// legacy secret to asymmetric keys has both kinds of token live. Local
+	// mode reads them from the local server, as from a project that signs
+	// with its HS256 secret only (an empty key set).
+	tokenCfg.JWKSURL = supabaseURL + "/auth/v1/.well-known/jwks.json"
 	if !cfg.LocalMode() {
-		// Always trust the project's published keys: a project moving from
-		// the legacy secret to asymmetric keys has both kinds of token live.
-		tokenCfg.JWKSURL = cfg.SupabaseURL + "/auth/v1/.well-known/jwks.json"
 		tokenCfg.Issuer = cfg.SupabaseURL + "/auth/v1"
 	}
 	tokens, err := auth.NewTokenVerifier(verifierCtx, tokenCfg)

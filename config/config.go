@@ -73,7 +73,7 @@ var settings = []setting{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "auto", "json, console, or auto (console in local mode, json otherwise)"},
 	{"BODY_LIMIT", "65536", "largest request body in bytes"},
-	{"LIST_MAX_LIMIT", "1000", "largest limit= of a list, and the limit when none is given"},
+	{"LIST_MAX_LIMIT", "1000", "largest limit= of a list, and the limit when none is given; keep it at or below the project's Data API Max Rows"},
 	{"UPSTREAM_TIMEOUT", "10s", "deadline of each call to Supabase"},
 	{"SHUTDOWN_GRACE", "15s", "time in-flight requests get to finish after SIGTERM"},
 	{"WEBHOOK_TOLERANCE", "300s", "how far X-Webhook-Timestamp may be from now"},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -248,4 +249,16 @@ func clipKey(k string) string {
 		return k[:64] + "…"
 	}
 	return k
+}
+
+// strictQuery parses the request's query string and refuses it when any
+// pair is malformed (a bad %-escape, a ';'): Echo's QueryParams silently
+// drops such pairs, and a dropped filter would widen the answer.
+func strictQuery(c echo.Context) (url.Values, error) {
+	values, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return nil, supabase.Errorf(supabase.CodeInvalidRequest,
+			"the query string is malformed: percent-encode '%%' as %%25 and ';' as %%3B, and separate parameters with '&'")
+	}
+	return values, nil
 }

@@ -49,7 +49,11 @@ func createSession(store SessionStore, bodyLimit int64) echo.HandlerFunc {
 
 func listSessions(store SessionStore, maxLimit int, out bodyWriter) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		q, err := supabase.ParseListQuery(c.QueryParams(), maxLimit)
+		params, err := strictQuery(c)
+		if err != nil {
+			return err
+		}
+		q, err := supabase.ParseListQuery(params, maxLimit)
 		if err != nil {
 			return err
 		}

@@ -331,7 +331,9 @@ func operator(f Filter) string {
 }
 
 // operand renders a filter's value. inTree is set inside and=(...), where
-// reserved characters must be quoted; in lists are always quoted.
+// reserved characters must be quoted, and so must braces: PostgREST reads a
+// value starting with { as an array literal there. In lists are always
+// quoted.
 func operand(f Filter, inTree bool) string {
 	if f.Op == "in" {
 		items := make([]string, len(f.Values))
@@ -340,7 +342,7 @@ func operand(f Filter, inTree bool) string {
 		}
 		return "(" + strings.Join(items, ",") + ")"
 	}
-	if inTree && strings.ContainsAny(f.Values[0], `,()"\ `) {
+	if inTree && (f.Values[0] == "" || strings.ContainsAny(f.Values[0], `,()"\ {}`)) {
 		return quote(f.Values[0])
 	}
 	return f.Values[0]

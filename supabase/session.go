@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // The statuses a WhatsApp session can be in.
@@ -74,6 +75,9 @@ func ValidateServerPort(port int) error {
 func ValidateText(field, value string) error {
 	if len(value) > maxTextLength {
 		return Errorf(CodeInvalidRequest, "%s must be at most %d bytes", field, maxTextLength)
+	}
+	if !utf8.ValidString(value) {
+		return Errorf(CodeInvalidRequest, "%s must be valid UTF-8", field)
 	}
 	for _, r := range value {
 		if r < 0x20 || r == 0x7f {

@@ -48,15 +48,18 @@ func translate(err error, notFound string) error {
 }
 
 func translateUpstream(e *UpstreamError, notFound string) error {
-	hint, _ := e.Hint.(string)
+	// PTxxx codes are recognised by the code alone: a PostgREST configured
+	// with minimal error verbosity drops hints, and the schema raises PT404
+	// and PT409 for nothing else than a missing session and a refused
+	// transition.
 	switch {
-	case e.Code == "PGRST116", e.Code == "PT404" && hint == "not_found":
+	case e.Code == "PGRST116", e.Code == "PT404":
 		return &Error{Code: CodeNotFound, Message: notFound, Err: e}
 	case e.Code == "23503":
 		return &Error{Code: CodeNotFound, Message: "sesion_id does not exist: create the sesiones row first", Err: e}
 	case e.Code == "23505":
 		return &Error{Code: CodeConflict, Message: "a session with this session_id already exists", Err: e}
-	case e.Code == "PT409" && hint == "invalid_transition":
+	case e.Code == "PT409":
 		return &Error{Code: CodeInvalidTransition, Message: transitionMessage(e.Message), Err: e}
 	case e.Code == "23514", e.Code == "23502", strings.HasPrefix(e.Code, "22"):
 		return &Error{Code: CodeInvalidRequest, Message: "the database rejected a value; check the fields against the documented formats", Err: e}

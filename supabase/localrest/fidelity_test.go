@@ -23,7 +23,7 @@ CREATE TABLE codes (
   flags bit(3) NOT NULL,
   note text
 );
-INSERT INTO codes VALUES (1, 'abcde', B'101', NULL), (2, 'zz', B'010', NULL);
+INSERT INTO codes VALUES (1, 'abcde', B'101', NULL), (2, 'zz', B'010', '');
 CREATE FUNCTION store_code(p_code character, p_id integer) RETURNS text LANGUAGE sql
   AS 'INSERT INTO codes (id, code, flags) VALUES (p_id, p_code, B''000'') RETURNING code';
 CREATE FUNCTION whoami() RETURNS text LANGUAGE sql STABLE AS 'SELECT current_user::text';
@@ -50,6 +50,8 @@ func TestTypesKeepTheirLength(t *testing.T) {
 		{name: "a prefix matches nothing", method: http.MethodGet, path: "/codes?code=eq.a", wantStatus: 200, wantIDs: []int64{}},
 		{name: "char(5) in list", method: http.MethodGet, path: "/codes?code=in.(abcde,zz)&order=id", wantStatus: 200, wantIDs: []int64{1, 2}},
 		{name: "bit(3) filter", method: http.MethodGet, path: "/codes?flags=eq.101", wantStatus: 200, wantIDs: []int64{1}},
+		{name: "in.() matches nothing", method: http.MethodGet, path: "/codes?note=in.()", wantStatus: 200, wantIDs: []int64{}},
+		{name: `in.("") matches the empty string`, method: http.MethodGet, path: `/codes?note=in.("")`, wantStatus: 200, wantIDs: []int64{2}},
 		{name: "bit(3) in list", method: http.MethodGet, path: "/codes?flags=in.(010)", wantStatus: 200, wantIDs: []int64{2}},
 		{name: "body value too long is 22001", method: http.MethodPost, path: "/codes", body: `{"id":9,"code":"abcdefg","flags":"000"}`,
 			wantStatus: 400, wantCode: "22001"},
@@ -253,7 +255,7 @@ func TestSupabaseSurroundings(t *testing.T) {
 	})
 	t.Run("a STABLE function that writes is 25006", func(t *testing.T) {
 		wantError(t, f.do(t, http.MethodPost, "/rpc/sneaky_write", nil, `{}`), http.StatusMethodNotAllowed, "25006")
-		wantValue(t, f, "SELECT count(*)::text FROM codes WHERE note IS NOT NULL", "0")
+		wantValue(t, f, "SELECT count(*)::text FROM codes WHERE note = 'written'", "0")
 	})
 	t.Run("JWKS needs no apikey and is empty for an HS256 project", func(t *testing.T) {
 		resp, err := http.Get(f.url + "/auth/v1/.well-known/jwks.json")

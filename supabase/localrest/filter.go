@@ -188,7 +188,12 @@ func (s *scanner) listValue() ([]string, error) {
 	}
 	s.pos++
 	s.skipSpace()
-	var list []string
+	list := []string{}
+	if s.peek() == ')' { // in.() is the empty list; in.("") holds one empty string
+		s.pos++
+		s.skipSpace()
+		return list, nil
+	}
 	for {
 		if v, ok := s.quotedItem(); ok {
 			list = append(list, v)

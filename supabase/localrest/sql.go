@@ -152,7 +152,7 @@ func (b *sqlBuilder) filterOn(t *table, rel string, f *filter) (string, error) {
 	case "is":
 		cond = col + " IS " + strings.ToUpper(strings.ReplaceAll(f.value, "_", " "))
 	case "in":
-		if len(f.list) == 1 && f.list[0] == "" {
+		if len(f.list) == 0 {
 			cond = col + " = ANY('{}')" // in.() matches nothing, as in PostgREST
 		} else {
 			cond = col + " = ANY(" + b.bind(arrayLiteral(f.list)) + ")"

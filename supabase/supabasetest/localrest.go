@@ -17,13 +17,13 @@ import (
 // httptest server, with a fresh random sb_secret_ key, and stops it when the
 // test ends. baseURL has no /rest/v1: clients append it, as they do to a
 // Supabase project URL. Create the tables first; the catalogue is read now.
-func NewLocalREST(tb testing.TB, pool *pgxpool.Pool) (baseURL, apiKey string) {
+func NewLocalREST(tb testing.TB, pool *pgxpool.Pool, opts ...localrest.Option) (baseURL, apiKey string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
 	apiKey = "sb_secret_" + randomHex(tb, 16)
-	srv, err := localrest.New(ctx, pool, apiKey, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)))
+	srv, err := localrest.New(ctx, pool, apiKey, zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)), opts...)
 	if err != nil {
 		tb.Fatalf("supabasetest: start local REST server: %v", err)
 	}
