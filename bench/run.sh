@@ -224,12 +224,14 @@ gw_pid=""
 gw_port=""
 base_pid=""
 base_port=""
+uns_pid=""
+uns_port=""
 start_gateway() { # name, rows of the upstream ("" = local mode), log level[, binary]
   local name=$1 rows=$2 level=$3 bin=${4:-bin/gateway} out="$work/gateway-$1.log"
   # Sessions scoped to their owner in the _owned scenarios, every session
   # for everyone otherwise ("-" turns off local mode's default).
   local owner=-
-  [[ $name == *_owned* ]] && owner=user_id
+  [[ $name == *_owned ]] && owner=user_id
   gw_port=$(bin/benchtool freeport)
   local envs=(PATH="$PATH" HOME="${HOME:-/tmp}" PORT="$gw_port" LOG_LEVEL="$level" LOG_FORMAT=json
     RATE_LIMIT_RPS=0 SUPABASE_JWT_SECRET="$jwt_secret" WEBHOOK_SECRET="$webhook_secret" SESIONES_OWNER_COLUMN="$owner")
@@ -357,11 +359,26 @@ run_scenario() {
     fi
     start_gateway "$name" "$rows" "$level"
   fi
+  if [[ $name == *_owned ]]; then
+    # The same gateway unscoped, on the same upstream or database: the
+    # difference between the two is the per-request cost of ownership.
+    local g_pid=$gw_pid g_port=$gw_port
+    start_gateway "$name-unscoped" "$rows" "$level"
+    uns_pid=$gw_pid uns_port=$gw_port
+    gw_pid=$g_pid gw_port=$g_port
+  fi
   targets+=(gateway)
   url[gateway]="http://127.0.0.1:$gw_port$path"
   pidsof[gateway]=$gw_pid
   want[gateway]=$gw_want
   prefix[gateway]=$gw_prefix
+  if [ -n "$uns_pid" ]; then
+    targets+=(unscoped)
+    url[unscoped]="http://127.0.0.1:$uns_port$path"
+    pidsof[unscoped]=$uns_pid
+    want[unscoped]=$gw_want
+    prefix[unscoped]=$gw_prefix
+  fi
   if [ -n "$baseline" ] && [ -n "$rows" ]; then
     targets+=(baseline)
     url[baseline]="http://127.0.0.1:$base_port$path"
@@ -411,6 +428,11 @@ run_scenario() {
     printf '%s\tbaseline\t%s\n' "$name" "$(peak_rss_kb "$base_pid")" >>"$rss_file"
     stop_pid "$base_pid"
     base_pid=""
+  fi
+  if [ -n "$uns_pid" ]; then
+    printf '%s\tunscoped\t%s\n' "$name" "$(peak_rss_kb "$uns_pid")" >>"$rss_file"
+    stop_pid "$uns_pid"
+    uns_pid=""
   fi
 }
 
@@ -527,6 +549,18 @@ report="$work/report.md"
       has "$s" baseline || continue
       g_rps=$(stat_of "$s" gateway 4) b_rps=$(stat_of "$s" baseline 4) g_cpu=$(stat_of "$s" gateway 8) b_cpu=$(stat_of "$s" baseline 8)
       echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) / $(fmt "$b_rps" %.0f) | $(ratio "$g_rps" "$b_rps") | $(fmt "$g_cpu" %.1f) / $(fmt "$b_cpu" %.1f) | $(ratio "$g_cpu" "$b_cpu") | $(fmt "$(stat_of "$s" gateway 6)" %.2f) / $(fmt "$(stat_of "$s" baseline 6)" %.2f) | $(mib "$(rss_of "$s" gateway)") / $(mib "$(rss_of "$s" baseline)") | $(errors_of "$s" gateway) / $(errors_of "$s" baseline) |"
+    done
+    echo
+  fi
+  if awk -F'\t' '$2 == "unscoped" { f = 1 } END { exit !f }' "$rounds_file"; then
+    echo "Sessions scoped to their owner (\`gateway\`, SESIONES_OWNER_COLUMN=user_id) against the same gateway unscoped (\`unscoped\`), same run, interleaved:"
+    echo
+    echo "| scenario | req/s scoped / unscoped | × | CPU µs/req scoped / unscoped | × | p50 ms scoped / unscoped | p99 ms scoped / unscoped | errors scoped / unscoped |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for s in $scenarios; do
+      has "$s" unscoped || continue
+      g_rps=$(stat_of "$s" gateway 4) u_rps=$(stat_of "$s" unscoped 4) g_cpu=$(stat_of "$s" gateway 8) u_cpu=$(stat_of "$s" unscoped 8)
+      echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) / $(fmt "$u_rps" %.0f) | $(ratio "$g_rps" "$u_rps") | $(fmt "$g_cpu" %.1f) / $(fmt "$u_cpu" %.1f) | $(ratio "$g_cpu" "$u_cpu") | $(fmt "$(stat_of "$s" gateway 5)" %.2f) / $(fmt "$(stat_of "$s" unscoped 5)" %.2f) | $(fmt "$(stat_of "$s" gateway 6)" %.2f) / $(fmt "$(stat_of "$s" unscoped 6)" %.2f) | $(errors_of "$s" gateway) / $(errors_of "$s" unscoped) |"
     done
     echo
   fi
