@@ -12,11 +12,38 @@ import (
 	"github.com/wasessions/gateway/supabase"
 )
 
-// fastFailing makes upstream failures quick to provoke and to recover from.
-func fastFailing(d *handlers.Deps, c *supabase.ClientConfig) {
-	c.Timeout = 300 * time.Millisecond
+// quickRetries makes retries and the breaker quick to provoke and to
+// recover from. It keeps the normal deadline: a test about a 5xx must not
+// turn into a timeout because a loaded machine answered slowly.
+func quickRetries(d *handlers.Deps, c *supabase.ClientConfig) {
 	c.Resilience = supabase.ResilienceConfig{ReadRetries: 1, RetryBackoff: time.Millisecond, BreakerFailures: 20, BreakerOpen: 150 * time.Millisecond}
 }
+
+// shortDeadline is the deadline of a step whose point is the deadline; it
+// is far below the slow fault's delay, so the deadline always wins.
+const shortDeadline = 300 * time.Millisecond
+
+// gatewayWithDeadline serves a second gateway over s's upstream whose
+// client gives each call timeout and quickRetries' resilience. Setup goes
+// through s, with the normal deadline; only the step under test goes
+// through the gateway returned, so a slow machine cannot spend a short
+// deadline on setup.
+func gatewayWithDeadline(tb testing.TB, s *stack, timeout time.Duration) *stack {
+	tb.Helper()
+	cfg := supabase.ClientConfig{URL: s.Upstream.URL, Key: s.Key, UserAgent: "gateway-test", Timeout: timeout}
+	quickRetries(nil, &cfg)
+	client, err := supabase.NewClient(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(client.Close)
+	return newStackOver(tb, s, client)
+}
+
+// recoveryWithin bounds the polls that wait for the gateway to serve again;
+// generous, because a loaded machine may need many polls, and a gateway
+// that never recovers still fails.
+const recoveryWithin = 15 * time.Second
 
 // TestUpstreamFaults makes the PostgREST-protocol server misbehave in each
 // way a real one does; every request must get the documented status fast,
@@ -24,27 +51,29 @@ func fastFailing(d *handlers.Deps, c *supabase.ClientConfig) {
 func TestUpstreamFaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		fault  fault
-		status int
-		code   string
+		name     string
+		fault    fault
+		deadline time.Duration // of the calls under test
+		status   int
+		code     string
 	}{
-		{"slow", fault{delay: 2 * time.Second}, http.StatusGatewayTimeout, "upstream_timeout"},
-		{"5xx PostgREST error", fault{status: 503, body: `{"code":"08006","message":"connection to database failed","details":null,"hint":null}`}, http.StatusBadGateway, "upstream_unavailable"},
-		{"proxy HTML page", fault{status: 502, body: "<html><body>Bad Gateway</body></html>"}, http.StatusBadGateway, "upstream_unavailable"},
-		{"gateway timeout page", fault{status: 504, body: "upstream timed out"}, http.StatusGatewayTimeout, "upstream_timeout"},
-		{"cut mid-response", fault{cut: true}, http.StatusBadGateway, "upstream_unavailable"},
+		{"slow", fault{delay: 2 * time.Second}, shortDeadline, http.StatusGatewayTimeout, "upstream_timeout"},
+		{"5xx PostgREST error", fault{status: 503, body: `{"code":"08006","message":"connection to database failed","details":null,"hint":null}`}, 10 * time.Second, http.StatusBadGateway, "upstream_unavailable"},
+		{"proxy HTML page", fault{status: 502, body: "<html><body>Bad Gateway</body></html>"}, 10 * time.Second, http.StatusBadGateway, "upstream_unavailable"},
+		{"gateway timeout page", fault{status: 504, body: "upstream timed out"}, 10 * time.Second, http.StatusGatewayTimeout, "upstream_timeout"},
+		{"cut mid-response", fault{cut: true}, 10 * time.Second, http.StatusBadGateway, "upstream_unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := newStack(t, fastFailing)
+			s := newStack(t)
 			row := s.create(t, "fault_1")
+			gw := gatewayWithDeadline(t, s, tt.deadline)
 
 			s.Upstream.setFault(tt.fault)
 			for _, path := range []string{"/api/whatsapp_sessions", "/api/whatsapp_sessions/" + itoa(row.ID)} {
 				start := time.Now()
-				r := s.user(t, http.MethodGet, path, "")
+				r := gw.user(t, http.MethodGet, path, "")
 				wantError(t, r, tt.status, tt.code)
 				if strings.Contains(r.Raw, "08006") || strings.Contains(r.Raw, "html") || strings.Contains(r.Raw, "connection to database") {
 					t.Errorf("got %s, want no upstream internals in the answer", r.Raw)
@@ -53,14 +82,14 @@ func TestUpstreamFaults(t *testing.T) {
 					t.Errorf("took %v, want a bounded answer", took)
 				}
 			}
-			write := s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(row.ID), `{"status":"connected"}`)
+			write := gw.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(row.ID), `{"status":"connected"}`)
 			if write.Status != tt.status && write.Status != http.StatusBadGateway {
 				t.Errorf("write: got %d %s, want %d or a fail-fast 502", write.Status, write.Raw, tt.status)
 			}
 
 			s.Upstream.setFault(fault{})
-			waitFor(t, 3*time.Second, func() bool {
-				return s.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(row.ID), "").Status == http.StatusOK
+			waitFor(t, recoveryWithin, func() bool {
+				return gw.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(row.ID), "").Status == http.StatusOK
 			})
 		})
 	}
@@ -72,10 +101,11 @@ func TestUpstreamFaults(t *testing.T) {
 // answer at all).
 func TestSlowReadIsNotRetriedPastItsDeadline(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, fastFailing)
+	s := newStack(t)
+	gw := gatewayWithDeadline(t, s, shortDeadline)
 	s.Upstream.setFault(fault{delay: 2 * time.Second})
 	before := len(s.Upstream.requests())
-	wantError(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusGatewayTimeout, "upstream_timeout")
+	wantError(t, gw.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusGatewayTimeout, "upstream_timeout")
 	if calls := len(s.Upstream.requests()) - before; calls != 1 {
 		t.Errorf("got %d upstream attempts, want 1", calls)
 	}
@@ -85,7 +115,7 @@ func TestSlowReadIsNotRetriedPastItsDeadline(t *testing.T) {
 // succeeds when the upstream recovered meanwhile.
 func TestUnavailableReadIsRetried(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, fastFailing)
+	s := newStack(t, quickRetries)
 	s.Upstream.setFault(fault{status: 503, body: `{}`})
 	before := len(s.Upstream.requests())
 	wantError(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions", ""), http.StatusBadGateway, "upstream_unavailable")
@@ -103,14 +133,14 @@ func TestUnavailableReadIsRetried(t *testing.T) {
 // nothing listens, then starts the upstream there.
 func TestUnreachableUpstreamThenRecovery(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, fastFailing)
+	s := newStack(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	client, err := supabase.NewClient(supabase.ClientConfig{URL: "http://" + addr, Key: s.Key, Timeout: 300 * time.Millisecond,
+	client, err := supabase.NewClient(supabase.ClientConfig{URL: "http://" + addr, Key: s.Key, Timeout: 10 * time.Second,
 		Resilience: supabase.ResilienceConfig{ReadRetries: 1, RetryBackoff: time.Millisecond, BreakerFailures: 2, BreakerOpen: 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -132,19 +162,20 @@ func TestUnreachableUpstreamThenRecovery(t *testing.T) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	waitFor(t, 3*time.Second, func() bool {
+	waitFor(t, recoveryWithin, func() bool {
 		return gw.user(t, http.MethodGet, "/api/whatsapp_sessions", "").Status == http.StatusOK
 	})
 }
 
 // TestBreakerFailsFastAndRecovers checks that once Supabase has failed
 // repeatedly the gateway stops calling it for a while, answering 502 at
-// once, and that one successful probe closes the breaker again.
+// once, and that one successful probe closes the breaker again. The
+// breaker stays open for seconds, so a machine that pauses between the
+// third failure and the next call still finds it open.
 func TestBreakerFailsFastAndRecovers(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, func(d *handlers.Deps, c *supabase.ClientConfig) {
-		c.Timeout = 300 * time.Millisecond
-		c.Resilience = supabase.ResilienceConfig{ReadRetries: 0, RetryBackoff: time.Millisecond, BreakerFailures: 3, BreakerOpen: 300 * time.Millisecond}
+		c.Resilience = supabase.ResilienceConfig{ReadRetries: 0, RetryBackoff: time.Millisecond, BreakerFailures: 3, BreakerOpen: 3 * time.Second}
 	})
 	s.Upstream.setFault(fault{status: 503, body: `{}`})
 	for i := 0; i < 3; i++ {
@@ -157,20 +188,20 @@ func TestBreakerFailsFastAndRecovers(t *testing.T) {
 		t.Errorf("got %d upstream calls while the breaker is open, want 0", after-before)
 	}
 	s.Upstream.setFault(fault{})
-	waitFor(t, 3*time.Second, func() bool {
+	waitFor(t, recoveryWithin, func() bool {
 		return s.user(t, http.MethodGet, "/api/whatsapp_sessions", "").Status == http.StatusOK
 	})
 }
 
 func TestReadiness(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, fastFailing)
+	s := newStack(t, quickRetries)
 	wantStatus(t, s.do(t, http.MethodGet, "/readyz", ""), http.StatusOK)
 	s.Upstream.setFault(fault{status: 503, body: `{}`})
 	wantError(t, s.do(t, http.MethodGet, "/readyz", ""), http.StatusServiceUnavailable, "upstream_unavailable")
 	wantStatus(t, s.do(t, http.MethodGet, "/healthz", ""), http.StatusOK)
 	s.Upstream.setFault(fault{})
-	waitFor(t, 3*time.Second, func() bool { return s.do(t, http.MethodGet, "/readyz", "").Status == http.StatusOK })
+	waitFor(t, recoveryWithin, func() bool { return s.do(t, http.MethodGet, "/readyz", "").Status == http.StatusOK })
 }
 
 func TestReadinessIsCached(t *testing.T) {
