@@ -12,7 +12,7 @@ import (
 // HistoryReader reads the recorded history of a WhatsApp session.
 // *supabase.Client satisfies it.
 type HistoryReader interface {
-	SessionHistory(ctx context.Context, id int64, q supabase.ListQuery) (supabase.Body, error)
+	SessionHistory(ctx context.Context, scope supabase.Scope, id int64, q supabase.ListQuery) (supabase.Body, error)
 }
 
 var _ HistoryReader = (*supabase.Client)(nil)
@@ -34,7 +34,7 @@ func sessionHistory(history HistoryReader, maxLimit int, out bodyWriter) echo.Ha
 		if err != nil {
 			return err
 		}
-		rows, err := history.SessionHistory(c.Request().Context(), id, q)
+		rows, err := history.SessionHistory(c.Request().Context(), scopeOf(c), id, q)
 		if err != nil {
 			return err
 		}

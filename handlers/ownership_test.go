@@ -131,24 +131,25 @@ func TestOwnershipEveryRoute(t *testing.T) {
 		{"nonexistent", o.missing, false},
 	}
 	routes := []struct {
-		method, body string
-		status       int // for the caller's own session
+		method, suffix, body string
+		status               int // for the caller's own session
 	}{
-		{http.MethodGet, "", http.StatusOK},
-		{http.MethodPatch, `{"status":"disconnected","server_port":3009}`, http.StatusOK},
-		{http.MethodDelete, "", http.StatusOK},
+		{http.MethodGet, "", "", http.StatusOK},
+		{http.MethodGet, "/history", "", http.StatusOK},
+		{http.MethodPatch, "", `{"status":"disconnected","server_port":3009}`, http.StatusOK},
+		{http.MethodDelete, "", "", http.StatusOK},
 	}
 	for _, route := range routes {
 		for _, target := range targets {
-			t.Run(route.method+" "+target.name, func(t *testing.T) {
+			t.Run(route.method+route.suffix+" "+target.name, func(t *testing.T) {
 				before, calls := o.snapshot(t), o.upstreamCalls()
-				r := o.as(t, token, route.method, "/api/whatsapp_sessions/"+itoa(target.id), route.body)
+				r := o.as(t, token, route.method, "/api/whatsapp_sessions/"+itoa(target.id)+route.suffix, route.body)
 				if got := o.upstreamCalls() - calls; got != 1 {
 					t.Errorf("got %d upstream calls, want 1", got)
 				}
 				if !target.own {
 					wantError(t, r, http.StatusNotFound, "not_found")
-					if r.Error.Message != "no WhatsApp session with this id" {
+					if r.Error.Message != missingMessage(t, o, route.method, route.suffix) {
 						t.Errorf("got message %q, want the same one as for a missing row", r.Error.Message)
 					}
 					if after := o.snapshot(t); after != before {
@@ -168,6 +169,30 @@ func TestOwnershipEveryRoute(t *testing.T) {
 	if n := o.count(t, `select count(*) from public.whatsapp_sessions where id = $1`, o.mine); n != 0 {
 		t.Errorf("alice's own delete: got %d rows left, want 0", n)
 	}
+
+	// A deleted session's history stays its owner's, and only theirs.
+	r := o.as(t, token, http.MethodGet, "/api/whatsapp_sessions/"+itoa(o.mine)+"/history", "")
+	wantStatus(t, r, http.StatusOK)
+	var entries []map[string]any
+	if err := json.Unmarshal(r.Data, &entries); err != nil || len(entries) < 3 {
+		t.Errorf("history of alice's deleted session: got %s, want its create, patch and delete", r.Raw)
+	}
+	wantError(t, o.as(t, tokenFor(t, bob, nil), http.MethodGet, "/api/whatsapp_sessions/"+itoa(o.mine)+"/history", ""), http.StatusNotFound, "not_found")
+	bobToken := tokenFor(t, bob, nil)
+	wantStatus(t, o.as(t, bobToken, http.MethodDelete, "/api/whatsapp_sessions/"+itoa(o.theirs), ""), http.StatusOK)
+	wantError(t, o.as(t, token, http.MethodGet, "/api/whatsapp_sessions/"+itoa(o.theirs)+"/history", ""), http.StatusNotFound, "not_found")
+	wantStatus(t, o.as(t, bobToken, http.MethodGet, "/api/whatsapp_sessions/"+itoa(o.theirs)+"/history", ""), http.StatusOK)
+}
+
+// missingMessage is what the route answers for an id that never existed,
+// which a refused id must not be told apart from.
+func missingMessage(tb testing.TB, o *owned, method, suffix string) string {
+	tb.Helper()
+	admin := tokenFor(tb, alice, map[string]any{"app_metadata": map[string]any{"role": "admin"}})
+	if method != http.MethodGet {
+		method, suffix = http.MethodGet, ""
+	}
+	return o.as(tb, admin, method, "/api/whatsapp_sessions/"+itoa(o.missing+1)+suffix, "").Error.Message
 }
 
 // TestOwnershipList: whatever the filters, a list shows only the caller's

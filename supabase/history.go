@@ -41,9 +41,14 @@ func sourceFrom(ctx context.Context) string {
 
 // SessionHistory returns the history of WhatsApp session id as a JSON
 // array, shaped by a query from ParseHistoryQuery (oldest first unless it
-// orders otherwise). A session that never existed is not_found; a deleted
-// one still has its history.
-func (c *Client) SessionHistory(ctx context.Context, id int64, q ListQuery) (Body, error) {
+// orders otherwise). A session that never existed, or outside scope, is
+// not_found; a deleted one still has its history, read by the owner of
+// the sesión it last belonged to.
+func (c *Client) SessionHistory(ctx context.Context, scope Scope, id int64, q ListQuery) (Body, error) {
+	args := map[string]any{"p_id": id}
+	if !scope.All() {
+		args["p_owner_column"], args["p_owner"] = scope.column, scope.owner
+	}
 	return c.fetch(ctx, "history", true, func(ctx context.Context) error {
 		// Select then Insert: postgrest-go has no select= on a POST, but
 		// both share the query's parameters.
@@ -53,7 +58,7 @@ func (c *Client) SessionHistory(ctx context.Context, id int64, q ListQuery) (Bod
 			cols = HistoryColumns
 		}
 		qb.Select(strings.Join(cols, ","), "", false)
-		f := qb.Insert(map[string]any{"p_id": id}, false, "", "", "")
+		f := qb.Insert(args, false, "", "", "")
 		applyFilters(f, q.Filters)
 		for _, o := range q.Order {
 			f.Order(o.Column, &postgrest.OrderOpts{Ascending: !o.Descending, NullsFirst: nullsFirst(o)})
