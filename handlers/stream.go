@@ -60,14 +60,17 @@ func (out bodyWriter) write(c echo.Context, status int, body supabase.Body) erro
 // caller sees a broken answer, never a short or invalid 200 (with chunked
 // encoding, returning would end the body cleanly).
 func (out bodyWriter) abort(c echo.Context, err error) {
-	cause := "client_gone"
+	// A caller that hung up also ends the upstream read (its context is the
+	// call's parent), so that is checked first: it is nobody's failure.
+	cause, level := "client_gone", zap.DebugLevel
 	var e *supabase.Error
-	if errors.As(err, &e) {
-		cause = string(e.Code)
+	if c.Request().Context().Err() == nil && errors.As(err, &e) {
+		cause, level = string(e.Code), zap.WarnLevel
 	}
-	requestLogger(c, out.log).Warn("answer aborted mid-body",
-		zap.String("route", routeOf(c)), zap.String("cause", cause),
-		zap.Int64("bytes_sent", c.Response().Size), zap.Error(err))
+	if ce := requestLogger(c, out.log).Check(level, "answer aborted mid-body"); ce != nil {
+		ce.Write(zap.String("route", routeOf(c)), zap.String("cause", cause),
+			zap.Int64("bytes_sent", c.Response().Size), zap.Error(err))
+	}
 	if out.observe != nil {
 		out.observe(routeOf(c), cause)
 	}

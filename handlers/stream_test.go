@@ -338,6 +338,34 @@ func TestUpstreamDyingMidBodyAbortsTheAnswer(t *testing.T) {
 	}
 }
 
+// TestCallerHangingUpMidBodyIsNotAnUpstreamFailure: a caller that goes
+// away mid-answer ends the upstream read too; it is counted as client_gone
+// and not logged as a warning.
+func TestCallerHangingUpMidBodyIsNotAnUpstreamFailure(t *testing.T) {
+	t.Parallel()
+	list := bigList(256 << 10)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(list)))
+		_, _ = w.Write(list[:100<<10])
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done() // holds the rest until the gateway gives up
+	}))
+	t.Cleanup(upstream.Close)
+	g := newStreamGateway(t, upstream.URL, 10*time.Second)
+	res := g.get(t, "/api/whatsapp_sessions")
+	if _, err := io.ReadFull(res.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	waitFor(t, 5*time.Second, func() bool { return len(g.abortsSeen()) == 1 })
+	if a := g.abortsSeen(); a[0] != "/api/whatsapp_sessions client_gone" {
+		t.Errorf("got abort %q, want cause client_gone", a[0])
+	}
+	if warned := g.logs.FilterMessage("answer aborted mid-body").Len(); warned != 0 {
+		t.Errorf("got %d warnings, want none for a caller that left", warned)
+	}
+}
+
 // TestUpstreamErrorBeforeTheBodyIsTheEnvelope: a status that says failure
 // is translated as ever, even when its body is large.
 func TestUpstreamErrorBeforeTheBodyIsTheEnvelope(t *testing.T) {

@@ -30,8 +30,9 @@ const maxErrorBody = 64 << 10
 // responses into *UpstreamError so the status and code survive, passes
 // the request id and the write's source on, and, for operations that pass
 // the body through (see bodySlot), takes a successful body away from
-// postgrest-go, which would read it whole. Deadlines come from Client.call, which gives every
-// attempt one (postgrest-go's own Rpc takes no context, so it is not used).
+// postgrest-go, which would read it whole. Deadlines come from Client.call,
+// which gives every attempt one (postgrest-go's own Rpc takes no context,
+// so it is not used).
 type errorTransport struct {
 	base http.RoundTripper
 }
@@ -87,8 +88,8 @@ const upstreamReadBuffer = headSize
 // NewHTTPTransport returns the connection pool used to reach Supabase. The
 // default transport keeps 2 idle connections per host, which under load
 // means a new TCP (and TLS) handshake for most calls. It speaks HTTP/1.1:
-// each call is one short request on a pooled connection, where HTTP/2's
-// framing and flow control only add work. Compression stays on (Go asks
+// each call is one request on a pooled connection of its own, so HTTP/2's
+// multiplexing buys nothing and its framing and flow control cost CPU. Compression stays on (Go asks
 // for gzip and decompresses as the body streams): across a WAN it shrinks
 // a large list about tenfold.
 func NewHTTPTransport(maxIdlePerHost int) *http.Transport {
