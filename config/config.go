@@ -49,7 +49,10 @@ type Config struct {
 	// user's id; empty lets every signed-in user manage every session.
 	SesionesOwnerColumn string
 	// AdminRoleClaim marks operators' tokens, which see every session.
-	AdminRoleClaim auth.AdminClaim
+	AdminRoleClaim     auth.AdminClaim
+	StreamHeartbeat    time.Duration
+	StreamPollInterval time.Duration
+	StreamMaxClients   int
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -87,12 +90,19 @@ var settings = []setting{
 	{"PENDING_TTL", "10m", "how long a session may stay pending before the sweep expires it; 0 disables"},
 	{"EXPIRY_INTERVAL", "30s", "time between two sweeps (expiry and history pruning)"},
 	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
-	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id)"},
+	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id; - turns it off)"},
 	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
+	{"STREAM_HEARTBEAT", "15s", "interval of the comment line that keeps an idle live stream open through proxies"},
+	{"STREAM_POLL_INTERVAL", "1s", "how often a replica reads the session history for its open live streams"},
+	{"STREAM_MAX_CLIENTS", "10000", "open live streams per replica; more are answered 503"},
 }
 
-// localOwnerColumn is the owner column local mode's seed adds to sesiones.
-const localOwnerColumn = "user_id"
+// localOwnerColumn is the owner column local mode's seed adds to sesiones;
+// ownershipOff, which no column can be named, turns local mode's default off.
+const (
+	localOwnerColumn = "user_id"
+	ownershipOff     = "-"
+)
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
 const secretKeyAlias = "SUPABASE_SECRET_KEY"
@@ -170,11 +180,17 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		HistoryRetention:     r.durationOrOff("HISTORY_RETENTION"),
 		SesionesOwnerColumn:  r.identifier("SESIONES_OWNER_COLUMN"),
 		AdminRoleClaim:       r.adminClaim("ADMIN_ROLE_CLAIM"),
+		StreamHeartbeat:      r.duration("STREAM_HEARTBEAT"),
+		StreamPollInterval:   r.duration("STREAM_POLL_INTERVAL"),
+		StreamMaxClients:     r.intIn("STREAM_MAX_CLIENTS", 1, 1000000),
 	}
 	if r.err != nil {
 		return Config{}, r.err
 	}
-	if c.SesionesOwnerColumn == "" && c.LocalMode() {
+	switch {
+	case c.SesionesOwnerColumn == ownershipOff:
+		c.SesionesOwnerColumn = ""
+	case c.SesionesOwnerColumn == "" && c.LocalMode():
 		c.SesionesOwnerColumn = localOwnerColumn
 	}
 	if c.LogFormat == "auto" {
@@ -243,8 +259,8 @@ var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 func (r *reader) identifier(env string) string {
 	s := r.str(env)
-	if s != "" && !identifierPattern.MatchString(s) {
-		r.fail(env, "a column name of letters, digits and _ (at most 63)")
+	if s != "" && s != ownershipOff && !identifierPattern.MatchString(s) {
+		r.fail(env, "a column name of letters, digits and _ (at most 63), or - for none")
 	}
 	return s
 }
