@@ -25,6 +25,7 @@ fuzz: ## a short fuzzing session on each fuzz target (FUZZTIME per target)
 	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
 	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseLogic$$' -fuzztime $(FUZZTIME)
 
-bench: ## micro-benchmarks, then the load benchmark on loopback (bench/README.md)
+bench: ## micro-benchmarks, the load benchmark on loopback, the history's cost on the webhook (bench/README.md)
 	go test -run '^$$' -bench . -benchmem ./...
 	bash bench/run.sh
+	bash bench/history.sh
