@@ -15,7 +15,9 @@
 #   BENCH_ROUNDS=3         measured runs per target (median reported)
 #   BENCH_CONNECTIONS=32   wrk -c;  BENCH_THREADS=1  wrk -t
 #   BENCH_WARMUP=2         seconds of discarded load per target and scenario
-#   BENCH_SCENARIOS="list10 list1000 get webhook create list10_info e2e"
+#   BENCH_SCENARIOS="list10 list10_owned list1000 get get_owned webhook create list10_info e2e e2e_owned"
+#                          (the _owned ones run with SESIONES_OWNER_COLUMN
+#                          set, each user scoped to their own sessions)
 #   BENCH_DATABASE_URL     PostgreSQL for the e2e scenario (a database
 #                          gwbench_<random> is created there and dropped)
 #   BENCH_MAX_SECONDS=1800 the whole run is stopped after this long
@@ -33,7 +35,7 @@ rounds=${BENCH_ROUNDS:-3}
 conns=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-1}
 warmup=${BENCH_WARMUP:-2}
-scenarios=${BENCH_SCENARIOS:-list10 list1000 get webhook create list10_info e2e}
+scenarios=${BENCH_SCENARIOS:-list10 list10_owned list1000 get get_owned webhook create list10_info e2e e2e_owned}
 max_seconds=${BENCH_MAX_SECONDS:-1800}
 admin_url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 results_dir=${BENCH_RESULTS_DIR:-bench/results}
@@ -137,6 +139,7 @@ service_key="sb_secret_bench_$(rand_hex 16)"
 # Local mode checks no issuer; a gateway in front of a project checks that
 # "iss" is its SUPABASE_URL + /auth/v1, so each upstream gets its own token.
 token=$(bin/benchtool token -secret "$jwt_secret" -ttl 3h)
+bench_user=8d0fd2b3-9ca7-4d9e-a95f-9e13f1d3ae2a # the sub of benchtool's tokens
 declare -A auth_for
 
 # ---- the static upstreams (10 rows and 1,000 rows) --------------------------
@@ -221,11 +224,17 @@ gw_pid=""
 gw_port=""
 base_pid=""
 base_port=""
+uns_pid=""
+uns_port=""
 start_gateway() { # name, rows of the upstream ("" = local mode), log level[, binary]
   local name=$1 rows=$2 level=$3 bin=${4:-bin/gateway} out="$work/gateway-$1.log"
+  # Sessions scoped to their owner in the _owned scenarios, every session
+  # for everyone otherwise ("-" turns off local mode's default).
+  local owner=-
+  [[ $name == *_owned ]] && owner=user_id
   gw_port=$(bin/benchtool freeport)
   local envs=(PATH="$PATH" HOME="${HOME:-/tmp}" PORT="$gw_port" LOG_LEVEL="$level" LOG_FORMAT=json
-    RATE_LIMIT_RPS=0 SUPABASE_JWT_SECRET="$jwt_secret" WEBHOOK_SECRET="$webhook_secret")
+    RATE_LIMIT_RPS=0 SUPABASE_JWT_SECRET="$jwt_secret" WEBHOOK_SECRET="$webhook_secret" SESIONES_OWNER_COLUMN="$owner")
   if [ -n "$rows" ]; then
     envs+=(SUPABASE_URL="http://${upstream_addr[$rows]}" SUPABASE_SERVICE_ROLE_KEY="$service_key")
   else
@@ -309,8 +318,8 @@ run_scenario() {
   local name=$1 targets=() t
   declare -A url pidsof want prefix
   case $name in
-    list10 | list10_info | list1000 | get | webhook | create | e2e) ;;
-    *) echo "bench: unknown scenario '$name' (known: list10 list1000 get webhook create list10_info e2e)" >&2; exit 2 ;;
+    list10 | list10_owned | list10_info | list1000 | get | get_owned | webhook | create | e2e | e2e_owned) ;;
+    *) echo "bench: unknown scenario '$name' (known: list10 list10_owned list1000 get get_owned webhook create list10_info e2e e2e_owned)" >&2; exit 2 ;;
   esac
   local rows=10 level=warn path="/api/whatsapp_sessions?status=eq.connected"
   req_method=GET req_body="" req_auth="" req_signed=0
@@ -320,7 +329,7 @@ run_scenario() {
   case $name in
     list1000) rows=1000 ;;
     list10_info) level=info ;;
-    get) path="/api/whatsapp_sessions/1" gw_prefix='{"success":true,"data":{' ng_prefix='{' ;;
+    get | get_owned) path="/api/whatsapp_sessions/1" gw_prefix='{"success":true,"data":{' ng_prefix='{' ;;
     webhook)
       path="/api/whatsapp_sessions/new-session-connected"
       req_method=POST req_signed=1
@@ -332,7 +341,7 @@ run_scenario() {
       req_method=POST req_body='{"session_id":"session_1705312200123_abc123def","sesion_id":1}'
       gw_want=201 gw_prefix='{"success":true,"data":{' ng_prefix='{"outcome":'
       ;;
-    e2e) rows="" ;;
+    e2e | e2e_owned) rows="" ;;
   esac
   if [ -n "$rows" ]; then
     [ "$req_signed" = 1 ] || req_auth=${auth_for[$rows]}
@@ -340,9 +349,9 @@ run_scenario() {
     req_auth="Bearer $token"
   fi
 
-  if [ "$name" = e2e ]; then
+  if [ -z "$rows" ]; then
     e2e_available || return 0
-    setup_e2e
+    setup_e2e "$name"
   else
     if [ -n "$baseline" ]; then
       start_gateway "$name-baseline" "$rows" "$level" bin/gateway-baseline
@@ -350,19 +359,34 @@ run_scenario() {
     fi
     start_gateway "$name" "$rows" "$level"
   fi
+  if [[ $name == *_owned ]]; then
+    # The same gateway unscoped, on the same upstream or database: the
+    # difference between the two is the per-request cost of ownership.
+    local g_pid=$gw_pid g_port=$gw_port
+    start_gateway "$name-unscoped" "$rows" "$level"
+    uns_pid=$gw_pid uns_port=$gw_port
+    gw_pid=$g_pid gw_port=$g_port
+  fi
   targets+=(gateway)
   url[gateway]="http://127.0.0.1:$gw_port$path"
   pidsof[gateway]=$gw_pid
   want[gateway]=$gw_want
   prefix[gateway]=$gw_prefix
-  if [ -n "$baseline" ] && [ "$name" != e2e ]; then
+  if [ -n "$uns_pid" ]; then
+    targets+=(unscoped)
+    url[unscoped]="http://127.0.0.1:$uns_port$path"
+    pidsof[unscoped]=$uns_pid
+    want[unscoped]=$gw_want
+    prefix[unscoped]=$gw_prefix
+  fi
+  if [ -n "$baseline" ] && [ -n "$rows" ]; then
     targets+=(baseline)
     url[baseline]="http://127.0.0.1:$base_port$path"
     pidsof[baseline]=$base_pid
     want[baseline]=$gw_want
     prefix[baseline]=$gw_prefix
   fi
-  if [ -n "$nginx_bin" ] && [ "$name" != e2e ]; then
+  if [ -n "$nginx_bin" ] && [ -n "$rows" ]; then
     targets+=(nginx)
     url[nginx]="http://127.0.0.1:${nginx_port[$rows]}$path"
     pidsof[nginx]=$(nginx_pids)
@@ -405,6 +429,11 @@ run_scenario() {
     stop_pid "$base_pid"
     base_pid=""
   fi
+  if [ -n "$uns_pid" ]; then
+    printf '%s\tunscoped\t%s\n' "$name" "$(peak_rss_kb "$uns_pid")" >>"$rss_file"
+    stop_pid "$uns_pid"
+    uns_pid=""
+  fi
 }
 
 # ---- the end-to-end scenario: local mode over a fresh PostgreSQL database ---
@@ -418,13 +447,18 @@ e2e_available() {
     return 1
   fi
 }
-setup_e2e() {
+setup_e2e() { # scenario name
+  if [ -n "$bench_db" ]; then
+    psql "$admin_url" -qc "drop database if exists $bench_db with (force)" >/dev/null
+  fi
   bench_db="gwbench_$(rand_hex 6)"
   psql "$admin_url" -qc "create database $bench_db" >/dev/null
   db_url=$(printf '%s' "$admin_url" | sed -E "s#^(postgres(ql)?://[^/]+/)[^?]*#\\1$bench_db#")
-  start_gateway e2e "" warn
+  start_gateway "$1" "" warn
+  # The sesión belongs to the benchmark token's user (benchtool token's
+  # sub), so the sessions seeded through it are that user's.
   local sesion
-  sesion=$(psql "$db_url" -Atqc "insert into public.sesiones (estado) values ('inactivo') returning id" | head -1)
+  sesion=$(psql "$db_url" -Atqc "insert into public.sesiones (estado, user_id) values ('inactivo', '$bench_user') returning id" | head -1)
   bin/benchtool seed -url "http://127.0.0.1:$gw_port" -token "$token" -webhook-secret "$webhook_secret" \
     -sesion-id "$sesion" -n 20 -connected 10
 }
@@ -465,6 +499,9 @@ declare -A label=(
   [create]="create"
   [list10_info]="list, 10 rows, LOG_LEVEL=info"
   [e2e]="list, 10 of 20 rows, local mode on PostgreSQL (e2e)"
+  [list10_owned]="list \`?status=eq.connected\`, 10 rows, scoped to the owner"
+  [get_owned]="get by id, scoped to the owner"
+  [e2e_owned]="list, 10 of 20 rows, local mode on PostgreSQL, scoped to the owner (e2e)"
 )
 
 report="$work/report.md"
@@ -512,6 +549,18 @@ report="$work/report.md"
       has "$s" baseline || continue
       g_rps=$(stat_of "$s" gateway 4) b_rps=$(stat_of "$s" baseline 4) g_cpu=$(stat_of "$s" gateway 8) b_cpu=$(stat_of "$s" baseline 8)
       echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) / $(fmt "$b_rps" %.0f) | $(ratio "$g_rps" "$b_rps") | $(fmt "$g_cpu" %.1f) / $(fmt "$b_cpu" %.1f) | $(ratio "$g_cpu" "$b_cpu") | $(fmt "$(stat_of "$s" gateway 6)" %.2f) / $(fmt "$(stat_of "$s" baseline 6)" %.2f) | $(mib "$(rss_of "$s" gateway)") / $(mib "$(rss_of "$s" baseline)") | $(errors_of "$s" gateway) / $(errors_of "$s" baseline) |"
+    done
+    echo
+  fi
+  if awk -F'\t' '$2 == "unscoped" { f = 1 } END { exit !f }' "$rounds_file"; then
+    echo "Sessions scoped to their owner (\`gateway\`, SESIONES_OWNER_COLUMN=user_id) against the same gateway unscoped (\`unscoped\`), same run, interleaved:"
+    echo
+    echo "| scenario | req/s scoped / unscoped | × | CPU µs/req scoped / unscoped | × | p50 ms scoped / unscoped | p99 ms scoped / unscoped | errors scoped / unscoped |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for s in $scenarios; do
+      has "$s" unscoped || continue
+      g_rps=$(stat_of "$s" gateway 4) u_rps=$(stat_of "$s" unscoped 4) g_cpu=$(stat_of "$s" gateway 8) u_cpu=$(stat_of "$s" unscoped 8)
+      echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) / $(fmt "$u_rps" %.0f) | $(ratio "$g_rps" "$u_rps") | $(fmt "$g_cpu" %.1f) / $(fmt "$u_cpu" %.1f) | $(ratio "$g_cpu" "$u_cpu") | $(fmt "$(stat_of "$s" gateway 5)" %.2f) / $(fmt "$(stat_of "$s" unscoped 5)" %.2f) | $(fmt "$(stat_of "$s" gateway 6)" %.2f) / $(fmt "$(stat_of "$s" unscoped 6)" %.2f) | $(errors_of "$s" gateway) / $(errors_of "$s" unscoped) |"
     done
     echo
   fi

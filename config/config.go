@@ -87,12 +87,16 @@ var settings = []setting{
 	{"PENDING_TTL", "10m", "how long a session may stay pending before the sweep expires it; 0 disables"},
 	{"EXPIRY_INTERVAL", "30s", "time between two sweeps (expiry and history pruning)"},
 	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
-	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id)"},
+	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id; - turns it off)"},
 	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
 }
 
-// localOwnerColumn is the owner column local mode's seed adds to sesiones.
-const localOwnerColumn = "user_id"
+// localOwnerColumn is the owner column local mode's seed adds to sesiones;
+// ownershipOff, which no column can be named, turns local mode's default off.
+const (
+	localOwnerColumn = "user_id"
+	ownershipOff     = "-"
+)
 
 // secretKeyAlias is Supabase's newer name for the service-role key setting.
 const secretKeyAlias = "SUPABASE_SECRET_KEY"
@@ -174,7 +178,10 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if r.err != nil {
 		return Config{}, r.err
 	}
-	if c.SesionesOwnerColumn == "" && c.LocalMode() {
+	switch {
+	case c.SesionesOwnerColumn == ownershipOff:
+		c.SesionesOwnerColumn = ""
+	case c.SesionesOwnerColumn == "" && c.LocalMode():
 		c.SesionesOwnerColumn = localOwnerColumn
 	}
 	if c.LogFormat == "auto" {
@@ -243,8 +250,8 @@ var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 func (r *reader) identifier(env string) string {
 	s := r.str(env)
-	if s != "" && !identifierPattern.MatchString(s) {
-		r.fail(env, "a column name of letters, digits and _ (at most 63)")
+	if s != "" && s != ownershipOff && !identifierPattern.MatchString(s) {
+		r.fail(env, "a column name of letters, digits and _ (at most 63), or - for none")
 	}
 	return s
 }

@@ -164,6 +164,13 @@ func TestOwnerColumnDefaultsOnlyInLocalMode(t *testing.T) {
 	if remote.SesionesOwnerColumn != "" {
 		t.Errorf("with SUPABASE_URL: got SESIONES_OWNER_COLUMN %q, want none unless set", remote.SesionesOwnerColumn)
 	}
+	off, err := Load("", env(map[string]string{"SESIONES_OWNER_COLUMN": "-"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.SesionesOwnerColumn != "" {
+		t.Errorf("local mode with SESIONES_OWNER_COLUMN=-: got %q, want none", off.SesionesOwnerColumn)
+	}
 	set, err := Load("", env(map[string]string{"SESIONES_OWNER_COLUMN": "owner_id", "ADMIN_ROLE_CLAIM": "app_metadata.role=admin"}))
 	if err != nil {
 		t.Fatal(err)

@@ -109,6 +109,12 @@ func (s *benchStore) ApplyConnection(context.Context, supabase.Connection) (supa
 // benchGateway is the HTTP layer wired as main.go wires it, with store.
 func benchGateway(tb testing.TB, store handlers.SessionStore) http.Handler {
 	tb.Helper()
+	return benchGatewayOwned(tb, store, supabase.Ownership{})
+}
+
+// benchGatewayOwned is benchGateway with sessions scoped by ownership.
+func benchGatewayOwned(tb testing.TB, store handlers.SessionStore, ownership supabase.Ownership) http.Handler {
+	tb.Helper()
 	tokens, err := auth.NewTokenVerifier(context.Background(), auth.TokenVerifierConfig{
 		HS256Secret: []byte(benchJWTSecret), Audience: "authenticated", Leeway: 30 * time.Second,
 	})
@@ -120,6 +126,7 @@ func benchGateway(tb testing.TB, store handlers.SessionStore) http.Handler {
 	return handlers.New(handlers.Deps{
 		Store:          store,
 		Tokens:         tokens,
+		Ownership:      ownership,
 		Webhooks:       auth.NewWebhookVerifier([]byte(benchWebhookSecret), 300*time.Second, nil),
 		Log:            zap.NewNop(),
 		BodyLimit:      64 << 10,
@@ -379,5 +386,39 @@ func BenchmarkListThroughClient(b *testing.B) {
 			h := benchGateway(b, client)
 			runBench(b, h, newBenchRequest(b, http.MethodGet, benchListPath, "", bearer(token)), http.StatusOK)
 		})
+	}
+}
+
+// BenchmarkScopedThroughClient is the gateway's own per-request cost of
+// ownership, list and get through the real client over an in-memory
+// upstream, unscoped and scoped to the token's user (the database's share
+// is in make bench's e2e_owned scenario).
+func BenchmarkScopedThroughClient(b *testing.B) {
+	token := benchToken(b)
+	for _, tc := range []struct {
+		name, path string
+		rows       int
+	}{
+		{"list", benchListPath, 10},
+		{"get", "/api/whatsapp_sessions/1", 1},
+	} {
+		for _, owned := range []bool{false, true} {
+			ownership := supabase.Ownership{}
+			name := tc.name + "/unscoped"
+			if owned {
+				ownership, name = supabase.Ownership{Column: "user_id"}, tc.name+"/owned"
+			}
+			b.Run(name, func(b *testing.B) {
+				client, err := supabase.NewClient(supabase.ClientConfig{
+					URL: "http://127.0.0.1:1", Key: "sb_secret_bench", UserAgent: "gateway-bench",
+					Timeout: 10 * time.Second, Transport: &benchUpstream{body: benchRows(b, tc.rows)},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := benchGatewayOwned(b, client, ownership)
+				runBench(b, h, newBenchRequest(b, http.MethodGet, tc.path, "", bearer(token)), http.StatusOK)
+			})
+		}
 	}
 }

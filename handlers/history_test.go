@@ -246,3 +246,19 @@ func TestHistoryRolledBackWriteLeavesNoEntry(t *testing.T) {
 	}
 	wantSteps(t, s.history(t, sess.ID, ""), step{source: "create", to: "pending", changes: []string{"id", "session_id", "sesion_id", "status", "created_at"}, requestID: str(s.history(t, sess.ID, "")[0].RequestID)})
 }
+
+// TRUNCATE fires no row trigger; each session still gets its closing entry.
+func TestHistoryTruncateClosesEverySession(t *testing.T) {
+	s := newStack(t)
+	a, b := s.create(t, "hist_trunc_a"), s.create(t, "hist_trunc_b")
+	if _, err := s.Pool.Exec(context.Background(), `truncate public.whatsapp_sessions`); err != nil {
+		t.Fatal(err)
+	}
+	for _, sess := range []session{a, b} {
+		entries := s.history(t, sess.ID, "")
+		if len(entries) != 2 {
+			t.Fatalf("session %d: got %d entries, want create and the truncate's", sess.ID, len(entries))
+		}
+		wantSteps(t, entries[1:], step{source: "other", from: "pending"})
+	}
+}

@@ -232,3 +232,24 @@ func scrape(tb testing.TB, m *metrics.Metrics) string {
 	body, _ := io.ReadAll(rec.Body)
 	return string(body)
 }
+
+// The database refuses a TTL or retention that is not positive, and the
+// gateway reports it as a bad value, so a misconfigured call cannot expire
+// every pending session.
+func TestExpiryFunctionsRefuseNonPositiveDurations(t *testing.T) {
+	e := newEnv(t)
+	e.pending(t, "safe", 1)
+	c := e.client(t)
+	if _, err := c.ExpirePendingSessions(context.Background(), 0, 10); supabase.ErrorCode(err) != supabase.CodeInvalidRequest {
+		t.Errorf("ttl 0: got %v, want invalid_request", err)
+	}
+	if _, err := c.PruneSessionEvents(context.Background(), -time.Hour, 10); supabase.ErrorCode(err) != supabase.CodeInvalidRequest {
+		t.Errorf("retention -1h: got %v, want invalid_request", err)
+	}
+	if _, err := c.ExpirePendingSessions(context.Background(), time.Millisecond, 0); supabase.ErrorCode(err) != supabase.CodeInvalidRequest {
+		t.Errorf("limit 0: got %v, want invalid_request", err)
+	}
+	if n := e.count(t, `select count(*) from public.whatsapp_sessions where status = 'pending'`); n != 1 {
+		t.Errorf("got %d pending sessions, want the one left alone", n)
+	}
+}

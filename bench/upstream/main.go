@@ -11,7 +11,9 @@
 //   - GET /auth/v1/.well-known/jwks.json: {"keys":[]}, what a project on
 //     the legacy HS256 secret publishes, so the gateway's JWKS refresher is
 //     satisfied and tokens are checked with SUPABASE_JWT_SECRET;
-//   - any POST under /rest/v1/ (rpc/create_whatsapp_session,
+//   - POST /rest/v1/rpc/whatsapp_sessions_owner_column_type: "uuid", so a
+//     gateway with SESIONES_OWNER_COLUMN passes its start-up check;
+//   - any other POST under /rest/v1/ (rpc/create_whatsapp_session,
 //     rpc/whatsapp_session_connected, or a proxy's rewritten path):
 //     {"outcome":"applied","session":{...}};
 //   - anything else: a PostgREST-style 404.
@@ -85,7 +87,7 @@ func run(addr string, rows int, addrFile string) error {
 
 // answers are the complete HTTP responses, status line to body.
 type answers struct {
-	list, object, rpc, jwks, notFound, badRequest []byte
+	list, object, rpc, ownerType, jwks, notFound, badRequest []byte
 }
 
 func newAnswers(rows int) (*answers, error) {
@@ -116,6 +118,7 @@ func newAnswers(rows int) (*answers, error) {
 		list:       response("200 OK", "application/json; charset=utf-8", rangeHeader, list),
 		object:     response("200 OK", "application/vnd.pgrst.object+json; charset=utf-8", "Content-Range: 0-0/*\r\n", one),
 		rpc:        response("200 OK", "application/json; charset=utf-8", "", rpc),
+		ownerType:  response("200 OK", "application/json; charset=utf-8", "", []byte(`"uuid"`)),
 		jwks:       response("200 OK", "application/json", "", []byte(`{"keys":[]}`)),
 		notFound:   response("404 Not Found", "application/json; charset=utf-8", "", []byte(`{"code":"PGRST125","details":null,"hint":null,"message":"Invalid path specified in request URL"}`)),
 		badRequest: response("400 Bad Request", "text/plain", "Connection: close\r\n", []byte("bad request\n")),
@@ -150,6 +153,7 @@ var (
 	prefixREST     = []byte("/rest/v1/")
 	pathSessions   = []byte("/rest/v1/whatsapp_sessions")
 	pathJWKS       = []byte("/auth/v1/.well-known/jwks.json")
+	pathOwnerType  = []byte("/rest/v1/rpc/whatsapp_sessions_owner_column_type")
 	objectAccept   = []byte("application/vnd.pgrst.object+json")
 	headerLength   = []byte("content-length:")
 	headerAccept   = []byte("accept:")
@@ -198,6 +202,8 @@ func serve(conn net.Conn, a *answers) {
 		}
 		var answer []byte
 		switch {
+		case isPost && bytes.Equal(path, pathOwnerType):
+			answer = a.ownerType
 		case isPost && underREST:
 			answer = a.rpc
 		case isGet && (isOne || (isList && wantObject)):
