@@ -25,7 +25,8 @@ fuzz: ## a short fuzzing session on each fuzz target (FUZZTIME per target)
 	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME)
 	go test ./supabase/localrest/ -run '^$$' -fuzz '^FuzzParseLogic$$' -fuzztime $(FUZZTIME)
 
-bench: ## micro-benchmarks, the load benchmark on loopback, the history's cost on the webhook (bench/README.md)
+bench: ## micro-benchmarks, the load benchmark on loopback, the history's cost on the webhook, the live streams (bench/README.md)
 	go test -run '^$$' -bench . -benchmem ./...
 	bash bench/run.sh
 	bash bench/history.sh
+	bash bench/streams.sh

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/wasessions/gateway/auth"
 	"github.com/wasessions/gateway/config"
 	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/live"
 	"github.com/wasessions/gateway/metrics"
 	"github.com/wasessions/gateway/supabase"
 	"github.com/wasessions/gateway/supabase/localmode"
@@ -127,6 +129,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer tokens.Close()
 
+	// One broker per replica: one history read per poll interval for all
+	// its live streams.
+	broker := live.New(live.Config{
+		Source: store, PollInterval: cfg.StreamPollInterval, Heartbeat: cfg.StreamHeartbeat, MaxClients: cfg.StreamMaxClients, Log: log,
+	})
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	brokerDone := make(chan struct{})
+	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
+	defer func() { stopBroker(); <-brokerDone }()
+
 	e := handlers.New(handlers.Deps{
 		Store:          store,
 		History:        store,
@@ -148,6 +160,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ObserveWebhook: meters.ObserveWebhook,
 		ObserveAbort:   meters.ObserveAbort,
 		OpenAPI:        handlers.OpenAPI,
+
+		Streams: broker,
+		Events:  store,
 	})
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
@@ -162,6 +177,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
+	// Shutdown does not see live streams (the broker took their
+	// connections over): the broker ends them, each with a retry: hint to
+	// reconnect elsewhere, and shutdown waits for that below.
+	srv.RegisterOnShutdown(broker.Drain)
 	if cfg.LocalMode() {
 		printLocalBanner(stdout, cfg, generated, ln.Addr().(*net.TCPAddr).Port, local.SampleSesion)
 	}
@@ -176,6 +195,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Log:            log.Named("sweep"),
 		ObserveExpired: meters.ObserveExpired,
 		ObservePruned:  meters.ObservePruned,
+		// The expiry committed: this replica's streams hear of it at once.
+		OnExpired: func([]json.RawMessage) { broker.Poke() },
 	})
 	sweepCtx, cancelSweep := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
@@ -195,6 +216,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	broker.Drain()
+	err = errors.Join(err, broker.Wait(shutdownCtx))
 	stopSweep()
 	if local != nil {
 		err = errors.Join(err, local.Close(shutdownCtx))

@@ -49,7 +49,10 @@ type Config struct {
 	// user's id; empty lets every signed-in user manage every session.
 	SesionesOwnerColumn string
 	// AdminRoleClaim marks operators' tokens, which see every session.
-	AdminRoleClaim auth.AdminClaim
+	AdminRoleClaim     auth.AdminClaim
+	StreamHeartbeat    time.Duration
+	StreamPollInterval time.Duration
+	StreamMaxClients   int
 }
 
 // LocalMode reports whether no Supabase project is configured, so the
@@ -89,6 +92,9 @@ var settings = []setting{
 	{"HISTORY_RETENTION", "2160h", "how long history entries are kept; 0 keeps them all"},
 	{"SESIONES_OWNER_COLUMN", "", "column of sesiones holding the owning user's id; each user then sees only their sessions (local mode: user_id; - turns it off)"},
 	{"ADMIN_ROLE_CLAIM", "", "claim.path=value marking operators' tokens, which see every session, e.g. app_metadata.role=admin"},
+	{"STREAM_HEARTBEAT", "15s", "interval of the comment line that keeps an idle live stream open through proxies"},
+	{"STREAM_POLL_INTERVAL", "1s", "how often a replica reads the session history for its open live streams"},
+	{"STREAM_MAX_CLIENTS", "10000", "open live streams per replica; more are answered 503"},
 }
 
 // localOwnerColumn is the owner column local mode's seed adds to sesiones;
@@ -174,6 +180,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		HistoryRetention:     r.durationOrOff("HISTORY_RETENTION"),
 		SesionesOwnerColumn:  r.identifier("SESIONES_OWNER_COLUMN"),
 		AdminRoleClaim:       r.adminClaim("ADMIN_ROLE_CLAIM"),
+		StreamHeartbeat:      r.duration("STREAM_HEARTBEAT"),
+		StreamPollInterval:   r.duration("STREAM_POLL_INTERVAL"),
+		StreamMaxClients:     r.intIn("STREAM_MAX_CLIENTS", 1, 1000000),
 	}
 	if r.err != nil {
 		return Config{}, r.err

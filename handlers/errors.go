@@ -25,6 +25,7 @@ var statusByCode = map[supabase.Code]int{
 	supabase.CodeRateLimited:          http.StatusTooManyRequests,
 	supabase.CodeUpstreamUnavailable:  http.StatusBadGateway,
 	supabase.CodeUpstreamTimeout:      http.StatusGatewayTimeout,
+	supabase.CodeUnavailable:          http.StatusServiceUnavailable,
 	supabase.CodeInternal:             http.StatusInternalServerError,
 }
 

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wasessions/gateway/handlers"
+	"github.com/wasessions/gateway/live"
 	"github.com/wasessions/gateway/supabase"
 )
 
@@ -237,6 +238,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		Log:     zap.NewNop(),
 		OpenAPI: handlers.OpenAPI,
 		Metrics: http.NotFoundHandler(),
+		Streams: live.New(live.Config{}),
 	})
 	served := map[string]bool{}
 	for _, r := range e.Routes() {

@@ -54,6 +54,11 @@ type Deps struct {
 	ObserveAbort AbortObserver
 	// OpenAPI is the API description served at /openapi.json.
 	OpenAPI []byte
+	// Streams and Events serve the live status stream,
+	// GET /api/whatsapp_sessions/{id}/events; a nil Streams leaves the
+	// route out.
+	Streams Streams
+	Events  EventHistory
 }
 
 // New builds the Echo server with every route of the API.
@@ -91,6 +96,10 @@ func New(d Deps) *echo.Echo {
 			MaxAge:        600,
 		}))
 	}
+	e.Use(refuseQueryToken())
+	if d.Streams != nil {
+		e.Use(pokeOnWrite(d.Streams))
+	}
 	limited := rateLimit(d.RateLimitRPS, d.RateLimitBurst)
 
 	e.GET("/healthz", func(c echo.Context) error { return writeData(c, http.StatusOK, map[string]string{"status": "ok"}) })
@@ -113,6 +122,10 @@ func New(d Deps) *echo.Echo {
 	e.GET(base+"/:id", getSession(d.Store, out), limited, user)
 	e.PATCH(base+"/:id", updateSession(d.Store, d.BodyLimit, out), limited, user)
 	e.DELETE(base+"/:id", deleteSession(d.Store), limited, user)
+	if d.Streams != nil {
+		// A stream counts against the rate limit once, when it opens.
+		e.GET(eventsPath, sessionEvents(d.Store, d.Events, d.Streams), limited, requireStreamUser(d.Tokens, d.Ownership, d.Log))
+	}
 	e.GET(base+"/:id/history", sessionHistory(d.History, d.ListMaxLimit, out), limited, user)
 	return e
 }

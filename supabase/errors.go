@@ -20,6 +20,7 @@ const (
 	CodeRateLimited          Code = "rate_limited"
 	CodeUpstreamUnavailable  Code = "upstream_unavailable"
 	CodeUpstreamTimeout      Code = "upstream_timeout"
+	CodeUnavailable          Code = "unavailable"
 	CodeInternal             Code = "internal"
 )
 

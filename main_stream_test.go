@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasessions/gateway/config"
+	"github.com/wasessions/gateway/supabase/supabasetest"
+)
+
+// TestShutdownEndsLiveStreamsWithRetryHint: the signal that stops the
+// gateway (its run context) ends each open live stream with a retry: hint,
+// so EventSource reconnects to another replica, and the gateway stops well
+// inside SHUTDOWN_GRACE instead of waiting for streams that never idle.
+func TestShutdownEndsLiveStreamsWithRetryHint(t *testing.T) {
+	dbURL := supabasetest.NewDatabase(t)
+	port := freePort(t)
+	env := map[string]string{
+		"PORT": fmt.Sprint(port), "DATABASE_URL": dbURL, "LOG_LEVEL": "warn",
+		"SUPABASE_JWT_SECRET": testJWTSecret, "WEBHOOK_SECRET": testWebhookSecret, "SHUTDOWN_GRACE": "10s",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", ""}, func(k string) string { return env[k] }, io.Discard) }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base)
+	token := userToken(config.Config{SupabaseJWTSecret: testJWTSecret}, sampleUser)
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/whatsapp_sessions", strings.NewReader(`{"session_id":"shutdown-stream","sesion_id":1}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: got %d, want 201", res.StatusCode)
+	}
+
+	// The session is row 1 of a fresh database; EventSource's way in.
+	res, err = http.Get(base + "/api/whatsapp_sessions/1/events?access_token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("open stream: got %d, want 200", res.StatusCode)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	waitLine(t, lines, "event: session")
+
+	stopped := time.Now()
+	cancel()
+	waitLine(t, lines, "retry: ")
+	for range lines { // the stream ends
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v, want a clean stop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within SHUTDOWN_GRACE")
+	}
+	if took := time.Since(stopped); took > 5*time.Second {
+		t.Errorf("shutdown took %v with a stream open, want it prompt", took)
+	}
+}
+
+// waitLine reads lines until one starts with prefix.
+func waitLine(t *testing.T, lines <-chan string, prefix string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("the stream ended before a line %q", prefix)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no line %q within 5s", prefix)
+		}
+	}
+}
