@@ -55,6 +55,24 @@ func freePort(tb testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// waitListenerClosed polls until addr refuses connections: the gateway has
+// begun shutting down.
+func waitListenerClosed(tb testing.TB, addr string) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s still accepts connections 20s after SIGTERM, want the listener closed", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitHealthy polls /healthz until the gateway answers.
 func waitHealthy(tb testing.TB, base string) {
 	tb.Helper()
@@ -167,20 +185,38 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// The test's requests are held upstream until the gateway has begun
+	// shutting down, so each is in flight at SIGTERM however slow the
+	// machine is; a fixed sleep instead let a request that had not yet
+	// been accepted meet the closed listener.
+	const inFlight = 12
+	arrived := make(chan struct{}, inFlight)
+	release := make(chan struct{})
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/jwks.json"):
 			_, _ = w.Write([]byte(`{"keys":[]}`))
 		case strings.Contains(r.URL.Path, "/rpc/"):
-			time.Sleep(700 * time.Millisecond)
+			arrived <- struct{}{}
+			<-release
 			_, _ = w.Write([]byte(`{"outcome":"applied","session":{"id":1,"session_id":"s1","status":"connected"}}`))
+		case r.URL.Query().Get("status") == "eq.connected":
+			arrived <- struct{}{}
+			<-release
+			_, _ = w.Write([]byte(`[]`))
 		default:
-			time.Sleep(700 * time.Millisecond)
 			_, _ = w.Write([]byte(`[]`))
 		}
 	}))
 	defer upstream.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // a failed test must not leave handlers blocked
+		}
+	}()
 
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -198,11 +234,8 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	waitHealthy(t, base)
 
 	token := userToken(config.Config{SupabaseURL: upstream.URL, SupabaseJWTSecret: testJWTSecret}, sampleUser)
-	const inFlight = 12
 	statuses := make(chan int, inFlight)
-	var started sync.WaitGroup
 	for i := 0; i < inFlight; i++ {
-		started.Add(1)
 		go func(i int) {
 			var req *http.Request
 			if i%4 == 0 {
@@ -213,7 +246,6 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 				req, _ = http.NewRequest(http.MethodGet, base+"/api/whatsapp_sessions?status=eq.connected", nil)
 				req.Header.Set("Authorization", "Bearer "+token)
 			}
-			started.Done()
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				statuses <- -1
@@ -223,11 +255,18 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 			statuses <- res.StatusCode
 		}(i)
 	}
-	started.Wait()
-	time.Sleep(250 * time.Millisecond) // let them reach the slow upstream
+	for i := 0; i < inFlight; i++ {
+		select {
+		case <-arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of %d requests reached the upstream, want all in flight before SIGTERM", i, inFlight)
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	waitListenerClosed(t, fmt.Sprintf("127.0.0.1:%d", port))
+	close(release)
 	for i := 0; i < inFlight; i++ {
 		if got := <-statuses; got != http.StatusOK {
 			t.Errorf("in-flight request %d: got %d, want 200 (completed despite SIGTERM)", i, got)
