@@ -61,26 +61,26 @@ func TestStreamFollowsChangesMadeThroughTheGateway(t *testing.T) {
 	s, _ := newStreamStack(t, noPolling)
 	sess := s.create(t, "stream-follow")
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
-	s.wantSessionEvent(t, st.next(t, 2*time.Second), sess.ID)
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
 
 	wantStatus(t, s.webhook(t, `{"session_id":"stream-follow","phone_number":"5215512345678"}`), http.StatusOK)
-	ev := st.next(t, 2*time.Second)
+	ev := st.next(t, eventWithin)
 	s.wantSessionEvent(t, ev, sess.ID)
 	if !strings.Contains(ev.Data, `"status":"connected"`) {
 		t.Fatalf("got %s after the webhook, want the connected row", ev.Data)
 	}
 
 	wantStatus(t, s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(sess.ID), `{"status":"disconnected"}`), http.StatusOK)
-	ev = st.next(t, 2*time.Second)
+	ev = st.next(t, eventWithin)
 	s.wantSessionEvent(t, ev, sess.ID)
 
 	deleteID, _ := strconv.ParseInt(s.latestEntry(t, sess.ID), 10, 64)
 	wantStatus(t, s.user(t, http.MethodDelete, "/api/whatsapp_sessions/"+itoa(sess.ID), ""), http.StatusOK)
-	ev = st.next(t, 2*time.Second)
+	ev = st.next(t, eventWithin)
 	if ev.Event != "deleted" || ev.Data != `{"id":`+itoa(sess.ID)+`}` || idOf(t, ev) <= deleteID {
 		t.Fatalf("got %+v, want event deleted with {\"id\":%d} after entry %d", ev, sess.ID, deleteID)
 	}
-	st.ended(t, 2*time.Second)
+	st.ended(t, eventWithin)
 }
 
 // A change made by another writer (another replica, the dashboard, SQL)
@@ -91,13 +91,13 @@ func TestStreamSeesOtherWritersWithinThePollInterval(t *testing.T) {
 	s, _ := newStreamStack(t, live.Config{PollInterval: interval})
 	sess := s.create(t, "stream-sql")
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
-	st.next(t, 2*time.Second)
+	st.next(t, eventWithin)
 
 	written := time.Now()
 	if _, err := s.Pool.Exec(context.Background(), `update public.whatsapp_sessions set server_port = 3005 where id = $1`, sess.ID); err != nil {
 		t.Fatal(err)
 	}
-	ev := st.next(t, 3*time.Second)
+	ev := st.next(t, eventWithin)
 	s.wantSessionEvent(t, ev, sess.ID)
 	// One interval, plus room for a loaded machine.
 	if took := ev.At.Sub(written); took > interval+300*time.Millisecond {
@@ -110,7 +110,7 @@ func TestStreamResumesFromLastEventID(t *testing.T) {
 	s, _ := newStreamStack(t, live.Config{PollInterval: 50 * time.Millisecond})
 	sess := s.create(t, "stream-resume")
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
-	first := st.next(t, 2*time.Second)
+	first := st.next(t, eventWithin)
 	st.close()
 
 	// Missed while disconnected: two changes through the gateway, one by SQL.
@@ -134,13 +134,13 @@ func TestStreamResumesFromLastEventID(t *testing.T) {
 
 	st = s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token, "Last-Event-ID: "+first.ID)
 	for _, want := range missed {
-		if ev := st.next(t, 2*time.Second); ev.Event != "session" || ev.ID != want {
+		if ev := st.next(t, eventWithin); ev.Event != "session" || ev.ID != want {
 			t.Fatalf("got %+v, want the missed entry %s", ev, want)
 		}
 	}
 	st.quiet(t, 300*time.Millisecond) // nothing repeated
 	wantStatus(t, s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(sess.ID), `{"server_port":3003}`), http.StatusOK)
-	s.wantSessionEvent(t, st.next(t, 2*time.Second), sess.ID)
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
 	st.quiet(t, 300*time.Millisecond)
 }
 
@@ -154,8 +154,8 @@ func TestStreamDeliversOutOfOrderCommits(t *testing.T) {
 	slow, fast := s.create(t, "stream-slow"), s.create(t, "stream-fast")
 	slowStream := s.openStream(t, eventsPath(slow.ID), "Authorization: Bearer "+s.Token)
 	fastStream := s.openStream(t, eventsPath(fast.ID), "Authorization: Bearer "+s.Token)
-	slowFirst := slowStream.next(t, 2*time.Second)
-	fastStream.next(t, 2*time.Second)
+	slowFirst := slowStream.next(t, eventWithin)
+	fastStream.next(t, eventWithin)
 
 	ctx := context.Background()
 	tx, err := s.Pool.Begin(ctx)
@@ -173,7 +173,7 @@ func TestStreamDeliversOutOfOrderCommits(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `update public.whatsapp_sessions set server_port = 4002 where id = $1`, fast.ID); err != nil {
 		t.Fatal(err)
 	}
-	fastEv := fastStream.next(t, 3*time.Second)
+	fastEv := fastStream.next(t, eventWithin)
 	if idOf(t, fastEv) <= slowEntry {
 		t.Fatalf("got the later writer's entry %s, want it above the held one %d", fastEv.ID, slowEntry)
 	}
@@ -181,7 +181,7 @@ func TestStreamDeliversOutOfOrderCommits(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ev := slowStream.next(t, 3*time.Second)
+	ev := slowStream.next(t, eventWithin)
 	if ev.ID != itoa(slowEntry) || !strings.Contains(ev.Data, `"server_port":4001`) {
 		t.Fatalf("got %+v, want the late commit %d", ev, slowEntry)
 	}
@@ -189,7 +189,7 @@ func TestStreamDeliversOutOfOrderCommits(t *testing.T) {
 
 	// A client resuming from before both gets the late one too, once.
 	st := s.openStream(t, eventsPath(slow.ID), "Authorization: Bearer "+s.Token, "Last-Event-ID: "+slowFirst.ID)
-	if ev := st.next(t, 2*time.Second); ev.ID != itoa(slowEntry) {
+	if ev := st.next(t, eventWithin); ev.ID != itoa(slowEntry) {
 		t.Fatalf("resumed: got %+v, want entry %d", ev, slowEntry)
 	}
 	st.quiet(t, 3*interval)
@@ -202,8 +202,8 @@ func TestStreamEndsWhenTheTokenExpires(t *testing.T) {
 	token := userToken(t, testJWTSecret, 1500*time.Millisecond)
 	opened := time.Now()
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+token)
-	st.next(t, time.Second)
-	st.ended(t, 4*time.Second)
+	st.next(t, eventWithin)
+	st.ended(t, eventWithin)
 	// exp has second precision: the stream ends in the second it names.
 	if lived := time.Since(opened); lived < 400*time.Millisecond {
 		t.Fatalf("the stream ended after %v, want it open until the token's exp", lived)
@@ -220,7 +220,7 @@ func TestStreamAccessTokenParameter(t *testing.T) {
 	})
 	sess := s.create(t, "stream-query-token")
 	st := s.openStream(t, eventsPath(sess.ID)+"?access_token="+s.Token)
-	s.wantSessionEvent(t, st.next(t, 2*time.Second), sess.ID)
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
 	st.close()
 
 	wantError(t, s.do(t, http.MethodGet, eventsPath(sess.ID)+"?access_token=not-a-token", ""), http.StatusUnauthorized, "unauthorized")
@@ -280,10 +280,10 @@ func TestStreamRefusalsBeforeTheStreamStarts(t *testing.T) {
 	wantStatus(t, s.user(t, http.MethodDelete, "/api/whatsapp_sessions/"+itoa(sess.ID), ""), http.StatusOK)
 	wantError(t, s.user(t, http.MethodGet, eventsPath(sess.ID), ""), http.StatusNotFound, "not_found")
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token, "Last-Event-ID: "+before)
-	if ev := st.next(t, 2*time.Second); ev.Event != "deleted" {
+	if ev := st.next(t, eventWithin); ev.Event != "deleted" {
 		t.Fatalf("got %+v, want deleted", ev)
 	}
-	st.ended(t, 2*time.Second)
+	st.ended(t, eventWithin)
 }
 
 func TestStreamCapAnswers503(t *testing.T) {
@@ -321,7 +321,7 @@ func TestStreamCountsAgainstTheRateLimitOnlyWhenOpened(t *testing.T) {
 	})
 	sess := s.create(t, "stream-rate") // 1
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
-	st.next(t, time.Second)
+	st.next(t, eventWithin)
 	time.Sleep(200 * time.Millisecond)                                                                   // ten pings
 	wantStatus(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(sess.ID), ""), http.StatusOK) // 3
 	wantError(t, s.user(t, http.MethodGet, "/api/whatsapp_sessions/"+itoa(sess.ID), ""), http.StatusTooManyRequests, "rate_limited")
@@ -360,7 +360,7 @@ func TestStreamOneUpstreamReadPerInterval(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
-				st.next(t, 10*time.Second)
+				st.next(t, eventWithin)
 				mu.Lock()
 				opened = append(opened, st)
 				mu.Unlock()
@@ -405,19 +405,19 @@ func TestStreamOutlivesServerTimeoutsAndDrains(t *testing.T) {
 	gw.URL = ts.URL
 	sess := gw.create(t, "stream-timeouts")
 	st := gw.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
-	st.next(t, time.Second)
+	st.next(t, eventWithin)
 	time.Sleep(700 * time.Millisecond)
 	wantStatus(t, gw.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(sess.ID), `{"server_port":3111}`), http.StatusOK)
-	if ev := st.next(t, time.Second); ev.Event != "session" {
+	if ev := st.next(t, eventWithin); ev.Event != "session" {
 		t.Fatalf("got %+v after the server's timeouts, want the stream alive", ev)
 	}
 
 	b.Drain()
-	ev := st.next(t, time.Second)
+	ev := st.next(t, eventWithin)
 	if ev.Retry == "" {
 		t.Fatalf("got %+v, want a retry hint", ev)
 	}
-	st.ended(t, time.Second)
+	st.ended(t, eventWithin)
 	wantError(t, gw.user(t, http.MethodGet, eventsPath(sess.ID), ""), http.StatusServiceUnavailable, "unavailable")
 }
 
@@ -434,7 +434,7 @@ func TestStreamIsScopedToTheOwner(t *testing.T) {
 	aliceToken, bobToken := tokenFor(t, alice, nil), tokenFor(t, bob, nil)
 
 	st := s.openStream(t, eventsPath(mine.ID), "Authorization: Bearer "+aliceToken)
-	if ev := st.next(t, 2*time.Second); ev.Event != "session" || !strings.Contains(ev.Data, `"session_id":"stream_alice"`) {
+	if ev := st.next(t, eventWithin); ev.Event != "session" || !strings.Contains(ev.Data, `"session_id":"stream_alice"`) {
 		t.Fatalf("got %+v, want alice's session", ev)
 	}
 	wantError(t, s.do(t, http.MethodGet, eventsPath(theirs.ID), "", "Authorization: Bearer "+aliceToken), http.StatusNotFound, "not_found")

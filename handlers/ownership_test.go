@@ -414,7 +414,7 @@ func TestOwnershipStreamEveryKindOfSession(t *testing.T) {
 	operator := tokenFor(t, alice, map[string]any{"app_metadata": map[string]any{"role": "admin"}})
 	for _, id := range []int64{theirs, unlinked} {
 		st := s.openStream(t, eventsPath(id), "Authorization: Bearer "+operator)
-		if ev := st.next(t, 2*time.Second); ev.Event != "session" {
+		if ev := st.next(t, eventWithin); ev.Event != "session" {
 			t.Errorf("operator's stream of %d: got %+v, want the session", id, ev)
 		}
 	}

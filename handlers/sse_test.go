@@ -129,6 +129,11 @@ func (st *sseStream) read() {
 
 func (st *sseStream) close() { st.res.Body.Close(); <-st.done }
 
+// eventWithin bounds the wait for an event or the end of a stream where
+// its arrival, not its latency, is the point: generous, because a loaded
+// machine can take seconds, and an event that never comes still fails.
+const eventWithin = 15 * time.Second
+
 // next returns the next event that is not a ping.
 func (st *sseStream) next(tb testing.TB, within time.Duration) sseEvent {
 	tb.Helper()
