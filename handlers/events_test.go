@@ -199,14 +199,17 @@ func TestStreamEndsWhenTheTokenExpires(t *testing.T) {
 	t.Parallel()
 	s, _ := newStreamStack(t, live.Config{PollInterval: time.Hour, Heartbeat: 100 * time.Millisecond})
 	sess := s.create(t, "stream-expiry")
-	token := userToken(t, testJWTSecret, 1500*time.Millisecond)
-	opened := time.Now()
+	// exp has second precision: a whole second, seconds ahead, so the
+	// stream opens and shows its first event well before it, however slow
+	// the machine (a token 1.5s from expiry could be opened past its exp,
+	// within the verifier's leeway, and end at once).
+	exp := time.Now().Add(4 * time.Second).Truncate(time.Second)
+	token := tokenFor(t, "user-1", map[string]any{"exp": exp.Unix()})
 	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+token)
-	st.next(t, eventWithin)
-	st.ended(t, eventWithin)
-	// exp has second precision: the stream ends in the second it names.
-	if lived := time.Since(opened); lived < 400*time.Millisecond {
-		t.Fatalf("the stream ended after %v, want it open until the token's exp", lived)
+	st.next(t, time.Until(exp))
+	st.ended(t, time.Until(exp)+eventWithin)
+	if ended := time.Now(); ended.Before(exp) {
+		t.Fatalf("the stream ended %v before the token's exp, want it open until then", exp.Sub(ended))
 	}
 }
 
