@@ -373,3 +373,49 @@ func TestOwnershipUpperCaseSubject(t *testing.T) {
 	wantStatus(t, o.as(t, tokenFor(t, upper, nil), http.MethodGet, "/api/whatsapp_sessions/"+itoa(o.mine), ""), http.StatusOK)
 	wantStatus(t, o.as(t, tokenFor(t, upper, nil), http.MethodPatch, "/api/whatsapp_sessions/"+itoa(o.mine), `{"server_port":7}`), http.StatusOK)
 }
+
+// TestOwnershipStreamEveryKindOfSession completes the stream's own test
+// (TestStreamIsScopedToTheOwner): the unlinked session and one that does
+// not exist are 404 before the stream starts, with no other answer than
+// someone else's session gets; an operator may follow any of them.
+func TestOwnershipStreamEveryKindOfSession(t *testing.T) {
+	t.Parallel()
+	admin, err := auth.ParseAdminClaim("app_metadata.role=admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.NewTokenVerifier(context.Background(), auth.TokenVerifierConfig{
+		HS256Secret: []byte(testJWTSecret), Audience: "authenticated", Admin: admin,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tokens.Close)
+	s, _ := newStreamStack(t, noPolling, func(d *handlers.Deps, _ *supabase.ClientConfig) {
+		d.Ownership = supabase.Ownership{Column: "user_id"}
+		d.Tokens = tokens
+	})
+	o := &owned{stack: s}
+	theirs := o.createAs(t, bob, "stream_bob_2", s.ownedSesion(t, bob)).ID
+	r := s.webhook(t, `{"session_id":"stream_early","status":"connected"}`)
+	wantStatus(t, r, http.StatusOK)
+	unlinked := r.session(t).ID
+
+	aliceToken := tokenFor(t, alice, nil)
+	want := s.do(t, http.MethodGet, eventsPath(theirs), "", "Authorization: Bearer "+aliceToken)
+	wantError(t, want, http.StatusNotFound, "not_found")
+	for name, id := range map[string]int64{"unlinked": unlinked, "nonexistent": 999999} {
+		got := s.do(t, http.MethodGet, eventsPath(id), "", "Authorization: Bearer "+aliceToken)
+		wantError(t, got, http.StatusNotFound, "not_found")
+		if got.Error.Message != want.Error.Message {
+			t.Errorf("%s: got message %q, want %q as for someone else's session", name, got.Error.Message, want.Error.Message)
+		}
+	}
+	operator := tokenFor(t, alice, map[string]any{"app_metadata": map[string]any{"role": "admin"}})
+	for _, id := range []int64{theirs, unlinked} {
+		st := s.openStream(t, eventsPath(id), "Authorization: Bearer "+operator)
+		if ev := st.next(t, 2*time.Second); ev.Event != "session" {
+			t.Errorf("operator's stream of %d: got %+v, want the session", id, ev)
+		}
+	}
+}
