@@ -63,6 +63,9 @@ func TestShutdownEndsLiveStreamsWithRetryHint(t *testing.T) {
 		}
 	}()
 	waitLine(t, lines, "event: session")
+	if m := scrape(t, base); !strings.Contains(m, "\ngateway_live_streams 1\n") {
+		t.Errorf("got metrics without gateway_live_streams 1 while one stream is open")
+	}
 	stopped := time.Now()
 	cancel()
 	waitLine(t, lines, "retry: ")
@@ -175,4 +178,16 @@ func TestExpirySweepReachesStreamsAtOnce(t *testing.T) {
 			t.Fatal("the expiry did not reach the stream within 5s, with polling every hour")
 		}
 	}
+}
+
+// scrape reads /metrics (served to loopback without METRICS_TOKEN).
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
