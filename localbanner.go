@@ -83,6 +83,9 @@ func printLocalBanner(w io.Writer, cfg config.Config, generated []string, port i
 			webhookAuth = "Bearer " + cfg.WebhookSecret
 		}
 	}
+	if cfg.SesionesOwnerColumn != "" {
+		fmt.Fprintf(w, "Each user sees only their own sessions (SESIONES_OWNER_COLUMN=%s); the token below is the sample row's owner (`gateway token -sub <uuid>` mints another user).\n", cfg.SesionesOwnerColumn)
+	}
 	fmt.Fprintf(w, `
 Try it (sample sesiones row id %d):
   TOKEN=%s

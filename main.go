@@ -134,6 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	broker := live.New(live.Config{
 		Source: store, PollInterval: cfg.StreamPollInterval, Heartbeat: cfg.StreamHeartbeat, MaxClients: cfg.StreamMaxClients, Log: log,
 	})
+	meters.WatchStreams(broker.OpenStreams)
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()

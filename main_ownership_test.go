@@ -66,7 +66,10 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 // sees none of it.
 func TestRunLocalModeScopesSessionsToTheirOwner(t *testing.T) {
 	const secret = "local-owner-test-jwt-secret-0123456789abcdef"
-	base, _ := startRun(t, map[string]string{"DATABASE_URL": supabasetest.NewDatabase(t), "LOG_LEVEL": "warn", "SUPABASE_JWT_SECRET": secret})
+	base, out := startRun(t, map[string]string{"DATABASE_URL": supabasetest.NewDatabase(t), "LOG_LEVEL": "warn", "SUPABASE_JWT_SECRET": secret})
+	if !strings.Contains(out.String(), "SESIONES_OWNER_COLUMN=user_id") {
+		t.Errorf("got start-up output %q, want it to say sessions are scoped by user_id", out.String())
+	}
 	cfg := config.Config{SupabaseJWTSecret: secret}
 	owner, other := userToken(cfg, sampleUser), userToken(cfg, "00000000-0000-0000-0000-000000000002")
 

@@ -63,7 +63,9 @@ func TestShutdownEndsLiveStreamsWithRetryHint(t *testing.T) {
 		}
 	}()
 	waitLine(t, lines, "event: session")
-
+	if m := scrape(t, base); !strings.Contains(m, "\ngateway_live_streams 1\n") {
+		t.Errorf("got metrics without gateway_live_streams 1 while one stream is open")
+	}
 	stopped := time.Now()
 	cancel()
 	waitLine(t, lines, "retry: ")
@@ -99,4 +101,93 @@ func waitLine(t *testing.T, lines <-chan string, prefix string) {
 			t.Fatalf("no line %q within 5s", prefix)
 		}
 	}
+}
+
+// TestExpirySweepReachesStreamsAtOnce: a session the pending-expiry sweep
+// expires reaches this replica's streams without waiting for a poll (the
+// poll interval here is an hour): the sweep pokes the broker.
+func TestExpirySweepReachesStreamsAtOnce(t *testing.T) {
+	dbURL := supabasetest.NewDatabase(t)
+	port := freePort(t)
+	env := map[string]string{
+		"PORT": fmt.Sprint(port), "DATABASE_URL": dbURL, "LOG_LEVEL": "warn",
+		"SUPABASE_JWT_SECRET": testJWTSecret, "WEBHOOK_SECRET": testWebhookSecret,
+		"PENDING_TTL": "1s", "EXPIRY_INTERVAL": "500ms", "STREAM_POLL_INTERVAL": "1h",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", ""}, func(k string) string { return env[k] }, io.Discard) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run returned %v, want a clean stop", err)
+		}
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base)
+	token := userToken(config.Config{SupabaseJWTSecret: testJWTSecret}, sampleUser)
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/whatsapp_sessions", strings.NewReader(`{"session_id":"expiring-stream","sesion_id":1}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: got %d, want 201", res.StatusCode)
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/api/whatsapp_sessions/1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	deadline := time.After(5 * time.Second)
+	first := true
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("the stream ended before the expiry arrived")
+			}
+			if !strings.HasPrefix(line, "data: ") {
+				continue
+			}
+			if first {
+				first = false
+				if !strings.Contains(line, `"status":"pending"`) {
+					t.Skipf("the session expired before the stream opened (a slow machine): %s", line)
+				}
+				continue
+			}
+			if strings.Contains(line, `"status":"expired"`) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the expiry did not reach the stream within 5s, with polling every hour")
+		}
+	}
+}
+
+// scrape reads /metrics (served to loopback without METRICS_TOKEN).
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }

@@ -425,6 +425,10 @@ func TestStreamOutlivesServerTimeoutsAndDrains(t *testing.T) {
 	st := gw.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
 	st.next(t, eventWithin)
 	time.Sleep(700 * time.Millisecond)
+	// Past both server timeouts, a ping every heartbeat kept coming.
+	if n := st.pings(t); n < 5 {
+		t.Fatalf("got %d pings in 700 ms with a 50 ms heartbeat, want the stream kept alive", n)
+	}
 	wantStatus(t, gw.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(sess.ID), `{"server_port":3111}`), http.StatusOK)
 	if ev := st.next(t, eventWithin); ev.Event != "session" {
 		t.Fatalf("got %+v after the server's timeouts, want the stream alive", ev)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -418,4 +419,55 @@ func TestOwnershipStreamEveryKindOfSession(t *testing.T) {
 			t.Errorf("operator's stream of %d: got %+v, want the session", id, ev)
 		}
 	}
+}
+
+// TestOwnershipIsDecidedWithTheWrite: a PATCH racing a transfer of its
+// sesión to another user waits for the transfer and is then refused,
+// writing nothing, because the owner is checked under a lock in the same
+// transaction as the write; a check made before the write could not see
+// the transfer.
+func TestOwnershipIsDecidedWithTheWrite(t *testing.T) {
+	o := newOwned(t)
+	ctx := context.Background()
+	tx, err := o.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `update public.sesiones set user_id = $1 where id = $2`, bob, o.aliceSesion); err != nil {
+		t.Fatal(err)
+	}
+
+	type answer struct {
+		status int
+		err    error
+	}
+	done := make(chan answer, 1)
+	aliceToken := tokenFor(t, alice, nil)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPatch, o.URL+"/api/whatsapp_sessions/"+itoa(o.mine), strings.NewReader(`{"server_port":4242}`))
+		req.Header.Set("Authorization", "Bearer "+aliceToken)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		res.Body.Close()
+		done <- answer{status: res.StatusCode}
+	}()
+	waitFor(t, 10*time.Second, func() bool {
+		return o.count(t, `select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`) > 0
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := <-done
+	if a.err != nil || a.status != http.StatusNotFound {
+		t.Fatalf("PATCH racing the transfer: got %d %v, want 404", a.status, a.err)
+	}
+	if n := o.count(t, `select count(*) from public.whatsapp_sessions where id = $1 and server_port is not distinct from 4242`, o.mine); n != 0 {
+		t.Errorf("the refused PATCH wrote server_port")
+	}
+	wantStatus(t, o.as(t, tokenFor(t, bob, nil), http.MethodGet, "/api/whatsapp_sessions/"+itoa(o.mine), ""), http.StatusOK)
 }

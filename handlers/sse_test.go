@@ -154,6 +154,26 @@ func (st *sseStream) next(tb testing.TB, within time.Duration) sseEvent {
 	}
 }
 
+// pings takes what arrived so far, which must be pings only, and counts them.
+func (st *sseStream) pings(tb testing.TB) int {
+	tb.Helper()
+	n := 0
+	for {
+		select {
+		case ev, ok := <-st.events:
+			if !ok {
+				tb.Fatal("the stream ended, want it open")
+			}
+			if ev.Comment != "ping" {
+				tb.Fatalf("got %+v, want only pings", ev)
+			}
+			n++
+		default:
+			return n
+		}
+	}
+}
+
 // quiet fails if an event other than a ping arrives within d.
 func (st *sseStream) quiet(tb testing.TB, d time.Duration) {
 	tb.Helper()

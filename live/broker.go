@@ -17,7 +17,7 @@ import (
 type Source interface {
 	// EventsSince reads the entries above after or among gaps, oldest first.
 	EventsSince(ctx context.Context, after int64, gaps []int64, limit int) ([]supabase.SessionEvent, error)
-	// LatestEvents reads the newest entries, newest first.
+	// LatestEvents reads the newest entries, newest first (their ids suffice).
 	LatestEvents(ctx context.Context, limit int) ([]supabase.SessionEvent, error)
 }
 

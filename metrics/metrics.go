@@ -101,6 +101,15 @@ func (m *Metrics) ObserveExpired(n int) { m.expired.Add(float64(n)) }
 // ObservePruned counts history entries the sweep deleted.
 func (m *Metrics) ObservePruned(n int) { m.pruned.Add(float64(n)) }
 
+// WatchStreams publishes gateway_live_streams, the live streams open on
+// this replica, read from open at each scrape.
+func (m *Metrics) WatchStreams(open func() int) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_live_streams",
+		Help: "Live status streams open on this replica.",
+	}, func() float64 { return float64(open()) }))
+}
+
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})

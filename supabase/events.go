@@ -35,7 +35,7 @@ func (e SessionEvent) Deleted() bool {
 // after that had not committed when last asked). It is the live stream's
 // one read per poll for all its streams together.
 func (c *Client) EventsSince(ctx context.Context, after int64, gaps []int64, limit int) ([]SessionEvent, error) {
-	return c.readEvents(ctx, "events", func(f *postgrest.FilterBuilder) {
+	return c.readEvents(ctx, "events", eventColumns, func(f *postgrest.FilterBuilder) {
 		if len(gaps) == 0 {
 			f.Gt("id", strconv.FormatInt(after, 10))
 		} else {
@@ -50,10 +50,10 @@ func (c *Client) EventsSince(ctx context.Context, after int64, gaps []int64, lim
 	})
 }
 
-// LatestEvents reads the newest limit history entries of all sessions,
-// newest first: where the live stream starts reading.
+// LatestEvents reads the ids of the newest limit history entries of all
+// sessions, newest first: where the live stream starts reading.
 func (c *Client) LatestEvents(ctx context.Context, limit int) ([]SessionEvent, error) {
-	return c.readEvents(ctx, "events", func(f *postgrest.FilterBuilder) {
+	return c.readEvents(ctx, "events", "id", func(f *postgrest.FilterBuilder) {
 		f.Order("id", &postgrest.OrderOpts{Ascending: false})
 		f.Limit(limit, "")
 	})
@@ -63,7 +63,7 @@ func (c *Client) LatestEvents(ctx context.Context, limit int) ([]SessionEvent, e
 // above after, oldest first, at most limit of them. A session's entries
 // are in commit order: its writes take the row's lock.
 func (c *Client) SessionEventsAfter(ctx context.Context, sessionID, after int64, limit int) ([]SessionEvent, error) {
-	return c.readEvents(ctx, "session_events", func(f *postgrest.FilterBuilder) {
+	return c.readEvents(ctx, "session_events", eventColumns, func(f *postgrest.FilterBuilder) {
 		f.Eq("whatsapp_session_id", strconv.FormatInt(sessionID, 10))
 		f.Gt("id", strconv.FormatInt(after, 10))
 		f.Order("id", &postgrest.OrderOpts{Ascending: true})
@@ -71,10 +71,10 @@ func (c *Client) SessionEventsAfter(ctx context.Context, sessionID, after int64,
 	})
 }
 
-// LatestSessionEvent reads the newest history entry of one session; ok is
-// false when it has none (a row older than the history).
+// LatestSessionEvent reads the id of the newest history entry of one
+// session; ok is false when it has none (a row older than the history).
 func (c *Client) LatestSessionEvent(ctx context.Context, sessionID int64) (e SessionEvent, ok bool, err error) {
-	events, err := c.readEvents(ctx, "session_events", func(f *postgrest.FilterBuilder) {
+	events, err := c.readEvents(ctx, "session_events", "id", func(f *postgrest.FilterBuilder) {
 		f.Eq("whatsapp_session_id", strconv.FormatInt(sessionID, 10))
 		f.Order("id", &postgrest.OrderOpts{Ascending: false})
 		f.Limit(1, "")
@@ -85,9 +85,9 @@ func (c *Client) LatestSessionEvent(ctx context.Context, sessionID int64) (e Ses
 	return events[0], true, nil
 }
 
-func (c *Client) readEvents(ctx context.Context, op string, build func(*postgrest.FilterBuilder)) (events []SessionEvent, err error) {
+func (c *Client) readEvents(ctx context.Context, op, columns string, build func(*postgrest.FilterBuilder)) (events []SessionEvent, err error) {
 	err = c.call(ctx, op, true, func(ctx context.Context) error {
-		f := c.rest.From(EventTable).Select(eventColumns, "", false)
+		f := c.rest.From(EventTable).Select(columns, "", false)
 		build(f)
 		body, _, execErr := f.ExecuteWithContext(ctx)
 		if execErr != nil {

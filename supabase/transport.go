@@ -60,7 +60,6 @@ func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err != nil {
 				return nil, err
 			}
-			body.contentRange = resp.Header.Get("Content-Range")
 			slot.put(body)
 			resp.Body, resp.ContentLength = http.NoBody, 0
 		}

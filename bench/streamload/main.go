@@ -34,9 +34,10 @@ func main() {
 	jwtSecret := flag.String("jwt-secret", "", "SUPABASE_JWT_SECRET of the gateway")
 	webhookSecret := flag.String("webhook-secret", "", "WEBHOOK_SECRET of the gateway")
 	sesion := flag.Int64("sesion", 1, "sesiones row the sessions are linked to")
+	user := flag.String("user", "00000000-0000-0000-0000-000000000001", "the token's sub: the owner of that sesiones row (local mode's sample user)")
 	pid := flag.Int("pid", 0, "the gateway's process id, for its resident memory")
 	flag.Parse()
-	if err := run(config{*base, *streams, *sessions, *rate, *duration, *jwtSecret, *webhookSecret, *sesion, *pid}); err != nil {
+	if err := run(config{*base, *streams, *sessions, *rate, *duration, *jwtSecret, *webhookSecret, *sesion, *user, *pid}); err != nil {
 		fmt.Fprintln(os.Stderr, "streamload:", err)
 		os.Exit(1)
 	}
@@ -49,12 +50,13 @@ type config struct {
 	duration                 time.Duration
 	jwtSecret, webhookSecret string
 	sesion                   int64
+	user                     string
 	pid                      int
 }
 
 func run(cfg config) error {
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": "bench-user", "aud": "authenticated", "role": "authenticated",
+		"sub": cfg.user, "aud": "authenticated", "role": "authenticated",
 		"iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Hour).Unix(),
 	}).SignedString([]byte(cfg.jwtSecret))
 	if err != nil {

@@ -25,7 +25,9 @@
 //	POST /rpc/<fn>                 named arguments (read through json_to_record, typed as
 //	                               PostgREST types them), a single unnamed json/jsonb
 //	                               parameter, overload choice, PGRST202/203 hints; STABLE and
-//	                               IMMUTABLE functions run read-only (a write is 25006, 405)
+//	                               IMMUTABLE functions run read-only (a write is 25006, 405);
+//	                               select, filters, order, limit and offset on the result
+//	                               when its columns are named
 //	Prefer                         return=, count=exact, handling=strict|lenient (PGRST122),
 //	                               timezone=, max-affected= (with strict, PATCH/DELETE:
 //	                               PGRST124), missing=; tx= accepted and, as on Supabase, not
@@ -43,13 +45,14 @@
 // the Data API's Max Rows setting does; /auth/v1/.well-known/jwks.json is
 // public and, for this HS256-only project, {"keys":[]}.
 //
-// Refused: to-many and nested embeds, embeds in writes, aliases, casts, aggregates and JSON paths
-// in select, filters and order; the operators match, imatch, isdistinct,
+// Refused: to-many and nested embeds, embeds in writes, aliases, casts,
+// aggregates and JSON paths in select, filters and order; the operators match, imatch, isdistinct,
 // cs, cd, ov, sl, sr, nxr, nxl, adj and the full-text ones; any/all
 // modifiers; PUT; upsert (resolution=, on_conflict=) and columns=;
-// limit, offset and order on mutations; query parameters on RPC and RPC by
-// GET; count=planned and count=estimated (planner estimates);
+// limit, offset and order on mutations; RPC by GET, columns= on RPC, and
+// shaping the result of a function without named columns; count=planned and count=estimated (planner estimates);
 // params=single-object; max-affected on RPC; CSV, XML, plain-text, binary
-// and form bodies; PATCH with an array of objects; schemas other than
-// public; the root endpoint's OpenAPI document.
+// and form bodies; CSV, GeoJSON, plan and nulls=stripped responses (406,
+// PGRST107); PATCH with an array of objects; schemas other than public;
+// the root endpoint's OpenAPI document.
 package localrest

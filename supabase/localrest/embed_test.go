@@ -127,3 +127,18 @@ func TestEmbeddingErrors(t *testing.T) {
 		t.Errorf("after the refused delete: got %d sessions, want 6", n)
 	}
 }
+
+// TestInnerEmbedCounts: the exact count of a read with an inner embed
+// counts only the rows the embed keeps, as PostgREST's EmbedInnerJoinSpec
+// pins for HEAD with Prefer: count=exact (Content-Range 0-3/4 of 6 rows).
+func TestInnerEmbedCounts(t *testing.T) {
+	f := newOwnedFixture(t)
+	r := f.do(t, http.MethodHead, "/whatsapp_sessions?select=id,sesiones!inner(id)", map[string]string{"Prefer": "count=exact"}, "")
+	if r.status != http.StatusOK || r.header.Get("Content-Range") != "0-3/4" {
+		t.Errorf("got %d with Content-Range %q, want 200 with 0-3/4", r.status, r.header.Get("Content-Range"))
+	}
+	r = f.do(t, http.MethodGet, "/whatsapp_sessions?select=id,sesiones!inner(id)&sesiones.owner=eq."+ownerA, map[string]string{"Prefer": "count=exact"}, "")
+	if r.status != http.StatusOK || r.header.Get("Content-Range") != "0-1/2" {
+		t.Errorf("filtered: got %d with Content-Range %q, want 200 with 0-1/2", r.status, r.header.Get("Content-Range"))
+	}
+}

@@ -154,12 +154,19 @@ func TestPostgRESTLeniency(t *testing.T) {
 		}
 		wantValue(t, f, "SELECT status FROM whatsapp_sessions WHERE id = 1", "pending")
 	})
-	t.Run("OPTIONS lists the methods", func(t *testing.T) {
-		r := f.do(t, http.MethodOptions, "/whatsapp_sessions", nil, "")
-		if got, want := r.header.Get("Allow"), "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"; r.status != 200 || got != want {
-			t.Fatalf("got %d Allow %q, want 200 %q", r.status, got, want)
-		}
-	})
+	// PostgREST's OptionsSpec: a table allows every method, a volatile
+	// function POST only.
+	for path, want := range map[string]string{
+		"/whatsapp_sessions": "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE",
+		"/rpc/add":           "OPTIONS,POST",
+	} {
+		t.Run("OPTIONS "+path, func(t *testing.T) {
+			r := f.do(t, http.MethodOptions, path, nil, "")
+			if got := r.header.Get("Allow"); r.status != 200 || got != want {
+				t.Fatalf("got %d Allow %q, want 200 %q", r.status, got, want)
+			}
+		})
+	}
 }
 
 // Prefer is read as PostgREST reads it: unknown preferences are ignored
@@ -251,6 +258,12 @@ func TestSupabaseSurroundings(t *testing.T) {
 		wantIDs(t, ids(t, r.body), []int64{1, 2})
 		if got, want := r.header.Get("Content-Range"), "0-1/3"; got != want {
 			t.Errorf("got Content-Range %q, want %q", got, want)
+		}
+	})
+	t.Run("a STABLE function may also be read with GET", func(t *testing.T) {
+		r := f.do(t, http.MethodOptions, "/rpc/whoami", nil, "")
+		if got, want := r.header.Get("Allow"), "OPTIONS,GET,HEAD,POST"; got != want {
+			t.Fatalf("got Allow %q, want %q", got, want)
 		}
 	})
 	t.Run("a STABLE function that writes is 25006", func(t *testing.T) {

@@ -17,6 +17,8 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	case http.MethodPost:
 	case http.MethodGet, http.MethodHead:
 		return nil, errNotImplemented("calling functions with GET")
+	case http.MethodOptions:
+		return rpcOptions(cat, name)
 	default:
 		return nil, errRPCMethod(r.Method)
 	}
@@ -119,6 +121,22 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, cat *catalog, 
 	resp.headers["Content-Profile"] = profileHeader(named)
 	resp.body = []byte(out)
 	return resp, nil
+}
+
+// rpcOptions answers OPTIONS on a function as PostgREST does: a volatile
+// one may only be POSTed, a STABLE or IMMUTABLE one also read with GET.
+func rpcOptions(cat *catalog, name string) (*response, error) {
+	overloads := cat.functions[name]
+	if len(overloads) == 0 {
+		return nil, errNoFunction(name, nil, closest(name, cat.functionNames(), 0.75))
+	}
+	allow := "OPTIONS,GET,HEAD,POST"
+	for _, f := range overloads {
+		if !f.readOnly {
+			allow = "OPTIONS,POST"
+		}
+	}
+	return optionsResponse(allow), nil
 }
 
 // callArguments renders the named arguments the body gives as PostgREST
