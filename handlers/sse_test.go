@@ -174,6 +174,26 @@ func (st *sseStream) pings(tb testing.TB) int {
 	}
 }
 
+// waitPings waits for n pings and fails if anything else arrives first.
+func (st *sseStream) waitPings(tb testing.TB, n int) {
+	tb.Helper()
+	deadline := time.After(eventWithin)
+	for seen := 0; seen < n; {
+		select {
+		case ev, ok := <-st.events:
+			if !ok {
+				tb.Fatalf("the stream ended after %d pings, want %d", seen, n)
+			}
+			if ev.Comment != "ping" {
+				tb.Fatalf("got %+v, want pings", ev)
+			}
+			seen++
+		case <-deadline:
+			tb.Fatalf("got %d pings within %v, want %d", seen, eventWithin, n)
+		}
+	}
+}
+
 // quiet fails if an event other than a ping arrives within d.
 func (st *sseStream) quiet(tb testing.TB, d time.Duration) {
 	tb.Helper()
