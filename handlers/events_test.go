@@ -352,7 +352,13 @@ func TestStreamCountsAgainstTheRateLimitOnlyWhenOpened(t *testing.T) {
 func TestStreamOneUpstreamReadPerInterval(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	const intervals = 10
-	s, b := newStreamStack(t, live.Config{PollInterval: interval})
+	// Opening 500 streams is setup: each reads its session upstream, and on
+	// a loaded machine 500 at once outran the normal 10 s deadline (504).
+	// They open at most 25 at a time, with a deadline that is not the point.
+	const opening = 25
+	s, b := newStreamStack(t, live.Config{PollInterval: interval}, func(_ *handlers.Deps, c *supabase.ClientConfig) {
+		c.Timeout = time.Minute
+	})
 	sess := s.create(t, "stream-reads")
 	measure := func() int {
 		before := s.historyPolls()
@@ -366,10 +372,13 @@ func TestStreamOneUpstreamReadPerInterval(t *testing.T) {
 		var opened []*sseStream
 		var mu sync.Mutex
 		var wg sync.WaitGroup
+		slots := make(chan struct{}, opening)
 		for range streams {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				slots <- struct{}{}
+				defer func() { <-slots }()
 				st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token)
 				st.next(t, eventWithin)
 				mu.Lock()
