@@ -23,7 +23,7 @@ func TestShutdownEndsLiveStreamsWithRetryHint(t *testing.T) {
 	port := freePort(t)
 	env := map[string]string{
 		"PORT": fmt.Sprint(port), "DATABASE_URL": dbURL, "LOG_LEVEL": "warn",
-		"SUPABASE_JWT_SECRET": testJWTSecret, "WEBHOOK_SECRET": testWebhookSecret, "SHUTDOWN_GRACE": "10s",
+		"SUPABASE_JWT_SECRET": testJWTSecret, "WEBHOOK_SECRET": testWebhookSecret, "SHUTDOWN_GRACE": "60s",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -76,18 +76,24 @@ func TestShutdownEndsLiveStreamsWithRetryHint(t *testing.T) {
 		if err != nil {
 			t.Errorf("run returned %v, want a clean stop", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(70 * time.Second):
 		t.Fatal("run did not return within SHUTDOWN_GRACE")
 	}
-	if took := time.Since(stopped); took > 5*time.Second {
-		t.Errorf("shutdown took %v with a stream open, want it prompt", took)
+	// Prompt means well inside the grace a stream that held shutdown would
+	// use up; a loaded machine needs seconds for the rest of the stop.
+	if took := time.Since(stopped); took > 20*time.Second {
+		t.Errorf("shutdown took %v with a stream open, want it well inside the 60s grace", took)
 	}
 }
+
+// lineWithin bounds the wait for a line: its arrival is checked, not its
+// speed, so it is generous for a loaded machine.
+const lineWithin = 15 * time.Second
 
 // waitLine reads lines until one starts with prefix.
 func waitLine(t *testing.T, lines <-chan string, prefix string) {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(lineWithin)
 	for {
 		select {
 		case line, ok := <-lines:
@@ -98,7 +104,7 @@ func waitLine(t *testing.T, lines <-chan string, prefix string) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("no line %q within 5s", prefix)
+			t.Fatalf("no line %q within %v", prefix, lineWithin)
 		}
 	}
 }
@@ -112,7 +118,9 @@ func TestExpirySweepReachesStreamsAtOnce(t *testing.T) {
 	env := map[string]string{
 		"PORT": fmt.Sprint(port), "DATABASE_URL": dbURL, "LOG_LEVEL": "warn",
 		"SUPABASE_JWT_SECRET": testJWTSecret, "WEBHOOK_SECRET": testWebhookSecret,
-		"PENDING_TTL": "1s", "EXPIRY_INTERVAL": "500ms", "STREAM_POLL_INTERVAL": "1h",
+		// A TTL of seconds, so the stream opens on the pending session
+		// even on a loaded machine.
+		"PENDING_TTL": "4s", "EXPIRY_INTERVAL": "500ms", "STREAM_POLL_INTERVAL": "1h",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -153,7 +161,7 @@ func TestExpirySweepReachesStreamsAtOnce(t *testing.T) {
 			lines <- sc.Text()
 		}
 	}()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(4*time.Second + lineWithin)
 	first := true
 	for {
 		select {
@@ -175,7 +183,7 @@ func TestExpirySweepReachesStreamsAtOnce(t *testing.T) {
 				return
 			}
 		case <-deadline:
-			t.Fatal("the expiry did not reach the stream within 5s, with polling every hour")
+			t.Fatalf("the expiry did not reach the stream within %v, with polling every hour", 4*time.Second+lineWithin)
 		}
 	}
 }
