@@ -197,7 +197,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/jwks.json"):
 			_, _ = w.Write([]byte(`{"keys":[]}`))
-		case strings.Contains(r.URL.Path, "/rpc/"):
+		case strings.HasSuffix(r.URL.Path, "/rpc/whatsapp_session_connected"): // not the sweeper's
 			arrived <- struct{}{}
 			<-release
 			_, _ = w.Write([]byte(`{"outcome":"applied","session":{"id":1,"session_id":"s1","status":"connected"}}`))
@@ -248,6 +248,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 			}
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
+				t.Logf("in-flight request: %v", err)
 				statuses <- -1
 				return
 			}
@@ -269,7 +270,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	close(release)
 	for i := 0; i < inFlight; i++ {
 		if got := <-statuses; got != http.StatusOK {
-			t.Errorf("in-flight request %d: got %d, want 200 (completed despite SIGTERM)", i, got)
+			t.Errorf("in-flight request %d: got %d, want 200 (completed despite SIGTERM); logs:\n%s", i, got, logs.String())
 		}
 	}
 	exited := make(chan error, 1)
