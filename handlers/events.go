@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -252,12 +253,32 @@ func requireStreamUser(verifier TokenVerifier, ownership supabase.Ownership, log
 func refuseQueryToken() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if strings.Contains(c.Request().URL.RawQuery, queryTokenParam) && c.Path() != eventsPath && c.QueryParams().Has(queryTokenParam) {
+			if c.Path() != eventsPath && hasQueryToken(c.Request().URL.RawQuery) {
 				return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: "access_token in the query is accepted only by GET /api/whatsapp_sessions/{id}/events; send Authorization: Bearer <token>", Details: map[string]string{"parameter": queryTokenParam}}
 			}
 			return next(c)
 		}
 	}
+}
+
+// hasQueryToken reports whether raw names access_token in any spelling a
+// parser could read: percent-encoded (access%5Ftoken), or in a pair that
+// url.ParseQuery drops whole (one with a ';'), which Echo's QueryParams
+// would not show.
+func hasQueryToken(raw string) bool {
+	if !strings.Contains(raw, queryTokenParam) && !strings.Contains(raw, "%") {
+		return false // the fast path of nearly every request
+	}
+	for _, pair := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(pair, "=")
+		if decoded, err := url.QueryUnescape(name); err == nil {
+			name = decoded
+		}
+		if name == queryTokenParam {
+			return true
+		}
+	}
+	return false
 }
 
 // pokeOnWrite tells the broker, after a write answered with success, that
