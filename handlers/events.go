@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +87,12 @@ func sessionEvents(store SessionStore, history EventHistory, streams Streams) ec
 		var opening []supabase.SessionEvent
 		if resume {
 			opening, err = missedEvents(ctx, store, history, scope, id, lastID)
-		} else {
+			if err == nil && len(opening) == 0 {
+				resume, err = knownEventID(ctx, history, id, lastID)
+			}
+		}
+		if err == nil && !resume {
+			lastID = 0
 			opening, err = snapshot(ctx, store, history, scope, id)
 		}
 		if err != nil {
@@ -183,6 +189,20 @@ func missedEvents(ctx context.Context, store SessionStore, history EventHistory,
 	return missed, nil
 }
 
+// knownEventID reports whether after, a Last-Event-ID nothing follows, is
+// within the session's history. One beyond it (a restored database, an id
+// of another deployment) is no id this stream sent; resuming from it would
+// skip every change until the ids caught up, so the stream starts afresh.
+// So does a session whose entries were all pruned: its current row is all
+// a client can still be given.
+func knownEventID(ctx context.Context, history EventHistory, id, after int64) (bool, error) {
+	latest, ok, err := history.LatestSessionEvent(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return ok && after <= latest.ID, nil
+}
+
 // lastEventID reads the Last-Event-ID a reconnecting client sends: the id
 // of the last event it got.
 func lastEventID(h http.Header) (id int64, ok bool, err error) {
@@ -233,12 +253,32 @@ func requireStreamUser(verifier TokenVerifier, ownership supabase.Ownership, log
 func refuseQueryToken() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if strings.Contains(c.Request().URL.RawQuery, queryTokenParam) && c.Path() != eventsPath && c.QueryParams().Has(queryTokenParam) {
+			if c.Path() != eventsPath && hasQueryToken(c.Request().URL.RawQuery) {
 				return &supabase.Error{Code: supabase.CodeInvalidRequest, Message: "access_token in the query is accepted only by GET /api/whatsapp_sessions/{id}/events; send Authorization: Bearer <token>", Details: map[string]string{"parameter": queryTokenParam}}
 			}
 			return next(c)
 		}
 	}
+}
+
+// hasQueryToken reports whether raw names access_token in any spelling a
+// parser could read: percent-encoded (access%5Ftoken), or in a pair that
+// url.ParseQuery drops whole (one with a ';'), which Echo's QueryParams
+// would not show.
+func hasQueryToken(raw string) bool {
+	if !strings.Contains(raw, queryTokenParam) && !strings.Contains(raw, "%") {
+		return false // the fast path of nearly every request
+	}
+	for _, pair := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(pair, "=")
+		if decoded, err := url.QueryUnescape(name); err == nil {
+			name = decoded
+		}
+		if name == queryTokenParam {
+			return true
+		}
+	}
+	return false
 }
 
 // pokeOnWrite tells the broker, after a write answered with success, that

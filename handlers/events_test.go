@@ -254,13 +254,17 @@ func TestStreamAccessTokenParameter(t *testing.T) {
 		{http.MethodPost, "/api/whatsapp_sessions", `{"session_id":"query-token-2","sesion_id":` + itoa(s.SesionID) + `}`},
 		{http.MethodPost, "/api/whatsapp_sessions/new-session-connected", `{"session_id":"stream-query-token","server_port":3009}`},
 	} {
-		got := s.do(t, r.method, r.path+"?access_token="+s.Token, r.body)
-		wantError(t, got, http.StatusBadRequest, "invalid_request")
-		if got.Error.Details["parameter"] != "access_token" {
-			t.Errorf("%s %s: got details %v, want the parameter named", r.method, r.path, got.Error.Details)
+		// Percent-encoded names decode to the same parameter; a pair that
+		// Go's query parser drops (a ';') still carries the token.
+		for _, query := range []string{"access_token=" + s.Token, "access%5Ftoken=" + s.Token, "%61ccess_token=" + s.Token, "access_token=" + s.Token + ";x"} {
+			got := s.do(t, r.method, r.path+"?"+query, r.body)
+			wantError(t, got, http.StatusBadRequest, "invalid_request")
+			if got.Error.Details["parameter"] != "access_token" && !strings.Contains(query, ";") {
+				t.Errorf("%s %s?%.20s: got details %v, want the parameter named", r.method, r.path, query, got.Error.Details)
+			}
 		}
 		// With a valid header too: the parameter alone is refused.
-		got = s.do(t, r.method, r.path+"?access_token="+s.Token, r.body, "Authorization: Bearer "+s.Token)
+		got := s.do(t, r.method, r.path+"?access_token="+s.Token, r.body, "Authorization: Bearer "+s.Token)
 		wantError(t, got, http.StatusBadRequest, "invalid_request")
 	}
 	if n := s.count(t, `select count(*) from public.whatsapp_sessions where id = $1 and server_port is null`, sess.ID); n != 1 {
@@ -480,4 +484,23 @@ func TestStreamIsScopedToTheOwner(t *testing.T) {
 	before := s.latestEntry(t, theirs.ID)
 	wantStatus(t, o.as(t, bobToken, http.MethodDelete, "/api/whatsapp_sessions/"+itoa(theirs.ID), ""), http.StatusOK)
 	wantError(t, s.do(t, http.MethodGet, eventsPath(theirs.ID), "", "Authorization: Bearer "+aliceToken, "Last-Event-ID: "+before), http.StatusNotFound, "not_found")
+}
+
+// A Last-Event-ID beyond the session's history (the database was restored,
+// or the id came from another deployment) is no id this stream sent: the
+// stream starts afresh, with the current row, and then follows the changes,
+// rather than skip every change until the ids catch up with it.
+func TestStreamLastEventIDBeyondTheHistoryStartsAfresh(t *testing.T) {
+	t.Parallel()
+	s, _ := newStreamStack(t, noPolling)
+	sess := s.create(t, "stream-future-id")
+	latest, err := strconv.ParseInt(s.latestEntry(t, sess.ID), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token, "Last-Event-ID: "+itoa(latest+1000000))
+	defer st.close()
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
+	wantStatus(t, s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(sess.ID), `{"server_port":3004}`), http.StatusOK)
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
 }

@@ -54,6 +54,14 @@ func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Never followed: postgrest-go's transport puts the key on every
+		// request, so the redirected one would carry it to whatever host
+		// Location names. PostgREST does not redirect; a redirect means
+		// SUPABASE_URL is wrong (http:// for https://, a proxy's login page).
+		resp.Body.Close()
+		return nil, &UpstreamError{Status: resp.StatusCode, Message: "redirects are not followed; check SUPABASE_URL"}
+	}
 	if resp.StatusCode < 400 {
 		if slot := bodySlotFrom(req.Context()); slot != nil && resp.StatusCode < 300 {
 			body, err := readHead(resp)
