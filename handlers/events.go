@@ -87,7 +87,12 @@ func sessionEvents(store SessionStore, history EventHistory, streams Streams) ec
 		var opening []supabase.SessionEvent
 		if resume {
 			opening, err = missedEvents(ctx, store, history, scope, id, lastID)
-		} else {
+			if err == nil && len(opening) == 0 {
+				resume, err = knownEventID(ctx, history, id, lastID)
+			}
+		}
+		if err == nil && !resume {
+			lastID = 0
 			opening, err = snapshot(ctx, store, history, scope, id)
 		}
 		if err != nil {
@@ -182,6 +187,20 @@ func missedEvents(ctx context.Context, store SessionStore, history EventHistory,
 		return nil, getErr
 	}
 	return missed, nil
+}
+
+// knownEventID reports whether after, a Last-Event-ID nothing follows, is
+// within the session's history. One beyond it (a restored database, an id
+// of another deployment) is no id this stream sent; resuming from it would
+// skip every change until the ids caught up, so the stream starts afresh.
+// So does a session whose entries were all pruned: its current row is all
+// a client can still be given.
+func knownEventID(ctx context.Context, history EventHistory, id, after int64) (bool, error) {
+	latest, ok, err := history.LatestSessionEvent(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return ok && after <= latest.ID, nil
 }
 
 // lastEventID reads the Last-Event-ID a reconnecting client sends: the id

@@ -470,3 +470,22 @@ func TestStreamIsScopedToTheOwner(t *testing.T) {
 	wantStatus(t, o.as(t, bobToken, http.MethodDelete, "/api/whatsapp_sessions/"+itoa(theirs.ID), ""), http.StatusOK)
 	wantError(t, s.do(t, http.MethodGet, eventsPath(theirs.ID), "", "Authorization: Bearer "+aliceToken, "Last-Event-ID: "+before), http.StatusNotFound, "not_found")
 }
+
+// A Last-Event-ID beyond the session's history (the database was restored,
+// or the id came from another deployment) is no id this stream sent: the
+// stream starts afresh, with the current row, and then follows the changes,
+// rather than skip every change until the ids catch up with it.
+func TestStreamLastEventIDBeyondTheHistoryStartsAfresh(t *testing.T) {
+	t.Parallel()
+	s, _ := newStreamStack(t, noPolling)
+	sess := s.create(t, "stream-future-id")
+	latest, err := strconv.ParseInt(s.latestEntry(t, sess.ID), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.openStream(t, eventsPath(sess.ID), "Authorization: Bearer "+s.Token, "Last-Event-ID: "+itoa(latest+1000000))
+	defer st.close()
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
+	wantStatus(t, s.user(t, http.MethodPatch, "/api/whatsapp_sessions/"+itoa(sess.ID), `{"server_port":3004}`), http.StatusOK)
+	s.wantSessionEvent(t, st.next(t, eventWithin), sess.ID)
+}
