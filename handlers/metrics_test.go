@@ -53,6 +53,30 @@ func TestMetricsCountRequestsUpstreamAndWebhookOutcomes(t *testing.T) {
 	}
 }
 
+// TestMetricsLabelsAreBounded: an anonymous caller choosing methods and
+// paths must not add series, which would grow memory and the scrape
+// without limit.
+func TestMetricsLabelsAreBounded(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	s := newStack(t, withMetrics(m, ""))
+	for _, method := range []string{"BREW1", "BREW2", "get"} {
+		s.do(t, method, "/api/whatsapp_sessions", "")
+		s.do(t, method, "/no/such/path/"+method, "")
+	}
+	s.do(t, http.MethodGet, "/no/such/path/x", "")
+	r := s.do(t, http.MethodGet, "/metrics", "")
+	wantStatus(t, r, http.StatusOK)
+	for _, bad := range []string{"BREW", `method="get"`, "/no/such"} {
+		if strings.Contains(r.Raw, bad) {
+			t.Errorf("metrics hold a caller's %q as a label, want a bounded set", bad)
+		}
+	}
+	if !strings.Contains(r.Raw, `method="OTHER"`) {
+		t.Error(`metrics lack method="OTHER" for the unknown methods`)
+	}
+}
+
 func TestMetricsNeedTheTokenWhenOneIsSet(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withMetrics(metrics.New(), "metrics-secret"))

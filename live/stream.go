@@ -26,6 +26,7 @@ type Stream struct {
 	conn    net.Conn                // nil until Attach
 	early   []supabase.SessionEvent // entries delivered before Attach
 	pending []byte                  // frames not written yet
+	unsent  int                     // bytes of the response head at pending's start, until a writer takes them
 	last    int64                   // id of the last entry queued
 	writing bool                    // a write goroutine is running
 	final   bool                    // close the stream once pending is written
@@ -53,7 +54,7 @@ func (s *Stream) Attach(conn net.Conn, head []byte, opening []supabase.SessionEv
 		return
 	}
 	final, tail := s.final, s.pending
-	s.final, s.pending = false, head
+	s.final, s.pending, s.unsent = false, head, len(head)
 	for _, e := range opening {
 		s.queueLocked(e)
 	}
@@ -157,10 +158,11 @@ func (s *Stream) queueLocked(e supabase.SessionEvent) {
 
 // lagLocked ends a stream whose client does not keep up: what it has not
 // taken is dropped, and it is told to reconnect, which replays the history
-// after the last event it got.
+// after the last event it got. A response head not written yet stays:
+// without it the hint is not an HTTP answer.
 func (s *Stream) lagLocked() {
 	s.early = nil
-	s.pending = appendRetry(s.pending[:0], reconnectDelay())
+	s.pending = appendRetry(s.pending[:s.unsent], reconnectDelay())
 	s.final = true
 	s.kickLocked()
 }
@@ -197,7 +199,7 @@ func (s *Stream) write() {
 			return
 		}
 		buf, conn := s.pending, s.conn
-		s.pending = nil // an idle stream keeps no buffer
+		s.pending, s.unsent = nil, 0 // an idle stream keeps no buffer
 		s.mu.Unlock()
 		_ = conn.SetWriteDeadline(time.Now().Add(s.b.cfg.WriteTimeout))
 		if _, err := conn.Write(buf); err != nil {

@@ -73,8 +73,18 @@ func New() *Metrics {
 
 // ObserveRequest counts one HTTP request.
 func (m *Metrics) ObserveRequest(method, route string, status int, d time.Duration) {
+	if !knownMethods[method] {
+		// The caller picks the method: each new one would be a new series.
+		method = "OTHER"
+	}
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.requestDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// knownMethods are the methods counted under their own name.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
 }
 
 // ObserveUpstream counts one call to Supabase.

@@ -264,6 +264,49 @@ func TestPrivilegesOnSupabase(t *testing.T) {
 		}
 	}
 
+	// Every function the files create, not only those named above: none
+	// may be called with the publishable key or a user's token, and a
+	// security definer one must pin its search_path.
+	rows, err := tx.Query(ctx, `
+		select p.oid::regprocedure::text,
+		       has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'),
+		       p.prosecdef and not coalesce('search_path=""' = any(p.proconfig), false)
+		from pg_proc p where p.pronamespace = 'public'::regnamespace`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	functions := 0
+	for rows.Next() {
+		var name string
+		var callable, unpinned bool
+		if err := rows.Scan(&name, &callable, &unpinned); err != nil {
+			t.Fatal(err)
+		}
+		functions++
+		if callable {
+			t.Errorf("%s: anon or authenticated may execute it, want only service_role", name)
+		}
+		if unpinned {
+			t.Errorf("%s: security definer without set search_path = ''", name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if functions == 0 {
+		t.Fatal("found no functions in public; the check above proves nothing")
+	}
+	for _, table := range []string{"public.whatsapp_sessions", "public.whatsapp_session_events"} {
+		var reachable bool
+		if err := tx.QueryRow(ctx, `select has_table_privilege('anon', $1, 'select, insert, update, delete, truncate, references, trigger')
+			or has_table_privilege('authenticated', $1, 'select, insert, update, delete, truncate, references, trigger')`, table).Scan(&reachable); err != nil {
+			t.Fatal(err)
+		}
+		if reachable {
+			t.Errorf("%s: anon or authenticated hold a privilege on it, want none", table)
+		}
+	}
+
 	// The gateway's role can run the whole flow, triggers included.
 	if _, err := tx.Exec(ctx, "set local role service_role"); err != nil {
 		t.Fatal(err)
