@@ -26,6 +26,11 @@
 #                          and run it as target "baseline" beside the
 #                          current one (every scenario but e2e), to compare
 #                          a change with the code before it in one run
+#   BENCH_VARIANTS="name:VAR=value[,VAR=value] ..."  also run the current
+#                          gateway with extra environment as target "name"
+#                          beside it (static-upstream scenarios), e.g.
+#                          "gogc100:GOGC=100 procs1:GOMAXPROCS=1", to measure
+#                          a runtime setting in the same run
 # A quick look: BENCH_DURATION=3 BENCH_ROUNDS=1 BENCH_WARMUP=1 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,12 +45,30 @@ max_seconds=${BENCH_MAX_SECONDS:-1800}
 admin_url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 results_dir=${BENCH_RESULTS_DIR:-bench/results}
 baseline=${BENCH_BASELINE:-}
+variants=${BENCH_VARIANTS:-}
 
 for knob in duration rounds conns threads warmup max_seconds; do
   if ! [[ ${!knob} =~ ^[0-9]+$ ]] || [ "${!knob}" -lt 1 ]; then
     echo "bench: ${knob} must be a positive whole number (got '${!knob}')" >&2
     exit 2
   fi
+done
+
+variant_names=()
+declare -A variant_env
+for v in $variants; do
+  name=${v%%:*} env_list=${v#*:}
+  if ! [[ $v == *:* && $name =~ ^[a-z][a-z0-9_]*$ && $env_list =~ ^[A-Z_][A-Z0-9_]*=[^,]*(,[A-Z_][A-Z0-9_]*=[^,]*)*$ ]]; then
+    echo "bench: BENCH_VARIANTS entry '$v' is not name:VAR=value[,VAR=value]" >&2
+    exit 2
+  fi
+  case $name in gateway | baseline | unscoped | nginx | goproxy | upstream)
+    echo "bench: BENCH_VARIANTS name '$name' is taken by a built-in target" >&2
+    exit 2
+    ;;
+  esac
+  variant_names+=("$name")
+  variant_env[$name]=$env_list
 done
 
 # ---- what is needed, and what is missing -----------------------------------
@@ -226,8 +249,8 @@ base_pid=""
 base_port=""
 uns_pid=""
 uns_port=""
-start_gateway() { # name, rows of the upstream ("" = local mode), log level[, binary]
-  local name=$1 rows=$2 level=$3 bin=${4:-bin/gateway} out="$work/gateway-$1.log"
+start_gateway() { # name, rows of the upstream ("" = local mode), log level[, binary[, VAR=v,VAR=v]]
+  local name=$1 rows=$2 level=$3 bin=${4:-bin/gateway} extra=${5:-} out="$work/gateway-$1.log"
   # Sessions scoped to their owner in the _owned scenarios, every session
   # for everyone otherwise ("-" turns off local mode's default).
   local owner=-
@@ -240,6 +263,9 @@ start_gateway() { # name, rows of the upstream ("" = local mode), log level[, bi
   else
     envs+=(DATABASE_URL="$db_url")
   fi
+  local e
+  IFS=, read -r -a e <<<"$extra"
+  envs+=("${e[@]+"${e[@]}"}")
   # Access logs at info go to /dev/null: what is measured is the cost of
   # producing them, not of a disk.
   [ "$level" = info ] && out=/dev/null
@@ -386,6 +412,19 @@ run_scenario() {
     want[baseline]=$gw_want
     prefix[baseline]=$gw_prefix
   fi
+  declare -A var_pid
+  if [ -n "$rows" ]; then
+    for t in "${variant_names[@]+"${variant_names[@]}"}"; do
+      start_gateway "$name-$t" "$rows" "$level" bin/gateway "${variant_env[$t]}"
+      var_pid[$t]=$gw_pid
+      targets+=("$t")
+      url[$t]="http://127.0.0.1:$gw_port$path"
+      pidsof[$t]=$gw_pid
+      want[$t]=$gw_want
+      prefix[$t]=$gw_prefix
+    done
+    gw_pid=${pidsof[gateway]} gw_port=${url[gateway]#http://127.0.0.1:} gw_port=${gw_port%%/*}
+  fi
   if [ -n "$nginx_bin" ] && [ -n "$rows" ]; then
     targets+=(nginx)
     url[nginx]="http://127.0.0.1:${nginx_port[$rows]}$path"
@@ -423,6 +462,10 @@ run_scenario() {
   done
   printf '%s\tgateway\t%s\n' "$name" "$(peak_rss_kb "$gw_pid")" >>"$rss_file"
   stop_pid "$gw_pid"
+  for t in "${!var_pid[@]}"; do
+    printf '%s\t%s\t%s\n' "$name" "$t" "$(peak_rss_kb "${var_pid[$t]}")" >>"$rss_file"
+    stop_pid "${var_pid[$t]}"
+  done
   gw_pid=""
   if [ -n "$base_pid" ]; then
     printf '%s\tbaseline\t%s\n' "$name" "$(peak_rss_kb "$base_pid")" >>"$rss_file"
@@ -549,6 +592,22 @@ report="$work/report.md"
       has "$s" baseline || continue
       g_rps=$(stat_of "$s" gateway 4) b_rps=$(stat_of "$s" baseline 4) g_cpu=$(stat_of "$s" gateway 8) b_cpu=$(stat_of "$s" baseline 8)
       echo "| ${label[$s]} | $(fmt "$g_rps" %.0f) / $(fmt "$b_rps" %.0f) | $(ratio "$g_rps" "$b_rps") | $(fmt "$g_cpu" %.1f) / $(fmt "$b_cpu" %.1f) | $(ratio "$g_cpu" "$b_cpu") | $(fmt "$(stat_of "$s" gateway 6)" %.2f) / $(fmt "$(stat_of "$s" baseline 6)" %.2f) | $(mib "$(rss_of "$s" gateway)") / $(mib "$(rss_of "$s" baseline)") | $(errors_of "$s" gateway) / $(errors_of "$s" baseline) |"
+    done
+    echo
+  fi
+  if [ ${#variant_names[@]} -gt 0 ]; then
+    echo "The gateway with extra environment (BENCH_VARIANTS) against the same build as configured (\`gateway\`), same run, interleaved:"
+    echo
+    echo "| scenario | target | environment | req/s | × gateway | CPU µs/req | × gateway | p50 / p99 ms | errors | peak RSS MiB |"
+    echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for s in $scenarios; do
+      has "$s" gateway || continue
+      g_rps=$(stat_of "$s" gateway 4) g_cpu=$(stat_of "$s" gateway 8)
+      for t in "${variant_names[@]}"; do
+        has "$s" "$t" || continue
+        rps=$(stat_of "$s" "$t" 4) cpu=$(stat_of "$s" "$t" 8)
+        echo "| ${label[$s]} | $t | \`${variant_env[$t]//,/ }\` | $(fmt "$rps" %.0f) | $(ratio "$rps" "$g_rps") | $(fmt "$cpu" %.1f) | $(ratio "$cpu" "$g_cpu") | $(fmt "$(stat_of "$s" "$t" 5)" %.2f) / $(fmt "$(stat_of "$s" "$t" 6)" %.2f) | $(errors_of "$s" "$t") | $(mib "$(rss_of "$s" "$t")") |"
+      done
     done
     echo
   fi
