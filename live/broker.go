@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,17 +163,47 @@ func (b *Broker) Drain() {
 	}
 }
 
-// Wait returns when every stream has ended and its goroutines are gone,
-// or when ctx ends.
+// Wait returns when every stream has ended and its goroutines are gone.
+// If ctx ends first, the streams still open belong to clients that have
+// not taken their last frame (a write can block for WriteTimeout): they are
+// closed then, so a stuck client never makes the shutdown fail, and Wait
+// returns once their goroutines are gone, which closing the connection
+// makes immediate. It returns an error only if they are not gone within
+// forcedCloseWait.
 func (b *Broker) Wait(ctx context.Context) error {
+	if b.waitIdle(ctx) {
+		return nil
+	}
+	b.mu.Lock()
+	streams := b.allLocked()
+	b.mu.Unlock()
+	for _, s := range streams {
+		s.Close()
+	}
+	b.cfg.Log.Warn("closed live streams whose clients did not take their last frame in time", zap.Int("streams", len(streams)))
+	forced, cancel := context.WithTimeout(context.Background(), forcedCloseWait)
+	defer cancel()
+	if b.waitIdle(forced) {
+		return nil
+	}
+	return fmt.Errorf("live: %d stream goroutines still running %v after closing the streams", b.goroutines.Load(), forcedCloseWait)
+}
+
+// forcedCloseWait bounds the wait for a closed stream's goroutines, which
+// return as soon as their connection's Write or Read fails.
+const forcedCloseWait = 2 * time.Second
+
+// waitIdle polls until no stream is open and no stream goroutine runs
+// (true), or until ctx ends (false).
+func (b *Broker) waitIdle(ctx context.Context) bool {
 	for b.OpenStreams() > 0 || b.goroutines.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return nil
+	return true
 }
 
 // Run reads the history every PollInterval, and at once after Poke, while

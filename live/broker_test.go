@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"sort"
 	"strconv"
@@ -310,6 +311,40 @@ func TestBrokerDrainEndsEveryStreamWithARetryHint(t *testing.T) {
 	defer cancel()
 	if err := b.Wait(ctx); err != nil {
 		t.Fatalf("wait: %v", err)
+	}
+}
+
+// A client that never takes its last frame cannot hold the shutdown past
+// its grace, nor make it fail: when Wait's context ends, the streams still
+// open are closed and Wait returns cleanly once their goroutines are gone.
+func TestBrokerWaitClosesStreamsStuckPastTheGrace(t *testing.T) {
+	b := live.New(live.Config{Source: newHistory(), PollInterval: time.Hour, WriteTimeout: time.Hour})
+	runBroker(t, b)
+	s, err := b.Open(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, far := net.Pipe() // nobody reads far: every write blocks
+	defer far.Close()
+	s.Attach(near, []byte("HEAD\n\n"), nil, 0, time.Time{})
+	reader := open(t, b, 1)
+	b.Drain()
+	if f := reader.next(t); !strings.HasPrefix(f, "retry: ") {
+		t.Fatalf("got %q, want a retry hint", f)
+	}
+	reader.ended(t)
+	grace, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := b.Wait(grace); err != nil {
+		t.Fatalf("wait with a stuck client: %v, want the stream closed and a clean return", err)
+	}
+	if n := b.OpenStreams(); n != 0 {
+		t.Fatalf("%d streams still open after Wait", n)
+	}
+	// The stuck stream's connection was closed: its far end reads EOF.
+	_ = far.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(far); err != nil {
+		t.Fatalf("far end: %v, want the connection closed (EOF)", err)
 	}
 }
 
