@@ -217,6 +217,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	if err != nil {
+		// The grace is over: cut the requests still running.
+		_ = srv.Close()
+	}
 	broker.Drain()
 	err = errors.Join(err, broker.Wait(shutdownCtx))
 	stopSweep()
