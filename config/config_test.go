@@ -84,6 +84,7 @@ func TestLoadRefusesBadSettingsNamingThem(t *testing.T) {
 		{"missing key", with("SUPABASE_SERVICE_ROLE_KEY", ""), "SUPABASE_SERVICE_ROLE_KEY"},
 		{"missing webhook secret", with("WEBHOOK_SECRET", ""), "WEBHOOK_SECRET"},
 		{"short webhook secret", with("WEBHOOK_SECRET", "short"), "WEBHOOK_SECRET"},
+		{"short webhook secret in local mode", map[string]string{"WEBHOOK_SECRET": "short"}, "WEBHOOK_SECRET"},
 		{"negative TTL", map[string]string{"PENDING_TTL": "-1m"}, "PENDING_TTL"},
 		{"TTL without unit", map[string]string{"PENDING_TTL": "10"}, "PENDING_TTL"},
 		{"zero interval", map[string]string{"EXPIRY_INTERVAL": "0"}, "EXPIRY_INTERVAL"},
