@@ -96,9 +96,9 @@ const upstreamReadBuffer = headSize
 // default transport keeps 2 idle connections per host, which under load
 // means a new TCP (and TLS) handshake for most calls. It speaks HTTP/1.1:
 // each call is one request on a pooled connection of its own, so HTTP/2's
-// multiplexing buys nothing and its framing and flow control cost CPU. Compression stays on (Go asks
-// for gzip and decompresses as the body streams): across a WAN it shrinks
-// a large list about tenfold.
+// multiplexing buys nothing and its framing and flow control cost CPU.
+// Compression stays on (Go asks for gzip and decompresses as the body
+// streams): across a WAN it shrinks a large list about tenfold.
 func NewHTTPTransport(maxIdlePerHost int) *http.Transport {
 	if maxIdlePerHost <= 0 {
 		maxIdlePerHost = 128
