@@ -180,7 +180,9 @@ func (b *Broker) Wait(ctx context.Context) error {
 	for _, s := range streams {
 		s.Close()
 	}
-	b.cfg.Log.Warn("closed live streams whose clients did not take their last frame in time", zap.Int("streams", len(streams)))
+	if len(streams) > 0 {
+		b.cfg.Log.Warn("closed live streams whose clients did not take their last frame in time", zap.Int("streams", len(streams)))
+	}
 	forced, cancel := context.WithTimeout(context.Background(), forcedCloseWait)
 	defer cancel()
 	if b.waitIdle(forced) {
