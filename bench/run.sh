@@ -343,6 +343,8 @@ measure() {
 run_scenario() {
   local name=$1 targets=() t
   declare -A url pidsof want prefix
+  # target name url pids wanted-status wanted-body-start: one more target
+  target() { targets+=("$1"); url[$1]=$2 pidsof[$1]=$3 want[$1]=$4 prefix[$1]=$5; }
   case $name in
     list10 | list10_owned | list10_info | list1000 | get | get_owned | webhook | create | e2e | e2e_owned) ;;
     *) echo "bench: unknown scenario '$name' (known: list10 list10_owned list1000 get get_owned webhook create list10_info e2e e2e_owned)" >&2; exit 2 ;;
@@ -393,59 +395,32 @@ run_scenario() {
     uns_pid=$gw_pid uns_port=$gw_port
     gw_pid=$g_pid gw_port=$g_port
   fi
-  targets+=(gateway)
-  url[gateway]="http://127.0.0.1:$gw_port$path"
-  pidsof[gateway]=$gw_pid
-  want[gateway]=$gw_want
-  prefix[gateway]=$gw_prefix
+  target gateway "http://127.0.0.1:$gw_port$path" "$gw_pid" "$gw_want" "$gw_prefix"
   if [ -n "$uns_pid" ]; then
-    targets+=(unscoped)
-    url[unscoped]="http://127.0.0.1:$uns_port$path"
-    pidsof[unscoped]=$uns_pid
-    want[unscoped]=$gw_want
-    prefix[unscoped]=$gw_prefix
+    target unscoped "http://127.0.0.1:$uns_port$path" "$uns_pid" "$gw_want" "$gw_prefix"
   fi
   if [ -n "$baseline" ] && [ -n "$rows" ]; then
-    targets+=(baseline)
-    url[baseline]="http://127.0.0.1:$base_port$path"
-    pidsof[baseline]=$base_pid
-    want[baseline]=$gw_want
-    prefix[baseline]=$gw_prefix
+    target baseline "http://127.0.0.1:$base_port$path" "$base_pid" "$gw_want" "$gw_prefix"
   fi
-  declare -A var_pid
+  local variants_run=()
   if [ -n "$rows" ]; then
+    local g_pid=$gw_pid g_port=$gw_port
     for t in "${variant_names[@]+"${variant_names[@]}"}"; do
       start_gateway "$name-$t" "$rows" "$level" bin/gateway "${variant_env[$t]}"
-      var_pid[$t]=$gw_pid
-      targets+=("$t")
-      url[$t]="http://127.0.0.1:$gw_port$path"
-      pidsof[$t]=$gw_pid
-      want[$t]=$gw_want
-      prefix[$t]=$gw_prefix
+      target "$t" "http://127.0.0.1:$gw_port$path" "$gw_pid" "$gw_want" "$gw_prefix"
+      variants_run+=("$t")
     done
-    gw_pid=${pidsof[gateway]} gw_port=${url[gateway]#http://127.0.0.1:} gw_port=${gw_port%%/*}
+    gw_pid=$g_pid gw_port=$g_port
   fi
   if [ -n "$nginx_bin" ] && [ -n "$rows" ]; then
-    targets+=(nginx)
-    url[nginx]="http://127.0.0.1:${nginx_port[$rows]}$path"
-    pidsof[nginx]=$(nginx_pids)
-    want[nginx]=$ng_want
-    prefix[nginx]=$ng_prefix
+    target nginx "http://127.0.0.1:${nginx_port[$rows]}$path" "$(nginx_pids)" "$ng_want" "$ng_prefix"
   fi
   if [ "$name" = list10 ] || [ "$name" = list1000 ]; then
-    targets+=(goproxy)
-    url[goproxy]="http://${goproxy_addr[$rows]}$path"
-    pidsof[goproxy]=${goproxy_pid[$rows]}
-    want[goproxy]=200
-    prefix[goproxy]='['
+    target goproxy "http://${goproxy_addr[$rows]}$path" "${goproxy_pid[$rows]}" 200 '['
   fi
   if [ "$name" = list10 ]; then
     # The upstream alone: the ceiling, showing it is not the bottleneck.
-    targets+=(upstream)
-    url[upstream]="http://${upstream_addr[10]}/rest/v1/whatsapp_sessions?status=eq.connected"
-    pidsof[upstream]=${upstream_pid[10]}
-    want[upstream]=200
-    prefix[upstream]='['
+    target upstream "http://${upstream_addr[10]}/rest/v1/whatsapp_sessions?status=eq.connected" "${upstream_pid[10]}" 200 '['
   fi
 
   echo "bench: scenario $name: ${targets[*]}" >&2
@@ -462,9 +437,9 @@ run_scenario() {
   done
   printf '%s\tgateway\t%s\n' "$name" "$(peak_rss_kb "$gw_pid")" >>"$rss_file"
   stop_pid "$gw_pid"
-  for t in "${!var_pid[@]}"; do
-    printf '%s\t%s\t%s\n' "$name" "$t" "$(peak_rss_kb "${var_pid[$t]}")" >>"$rss_file"
-    stop_pid "${var_pid[$t]}"
+  for t in "${variants_run[@]+"${variants_run[@]}"}"; do
+    printf '%s\t%s\t%s\n' "$name" "$t" "$(peak_rss_kb "${pidsof[$t]}")" >>"$rss_file"
+    stop_pid "${pidsof[$t]}"
   done
   gw_pid=""
   if [ -n "$base_pid" ]; then
